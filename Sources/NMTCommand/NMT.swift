@@ -1,0 +1,11 @@
+import ArgumentParser
+import NMT
+
+@main
+struct NMTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nmt",
+        abstract: "Transformer translation: translate, train, and look inside the model.",
+        subcommands: []
+    )
+}
