@@ -1,0 +1,57 @@
+import Tensor
+
+/// One decoder layer (§3.1), post-norm: masked self-attention, encoder–decoder attention, and the
+/// feed-forward network, each followed by dropout, the residual add and a layer norm.
+public struct DecoderLayer {
+    let selfAttention: MultiHeadAttention
+    let selfAttentionNorm: LayerNormParameters
+    let crossAttention: MultiHeadAttention
+    let crossAttentionNorm: LayerNormParameters
+    let feedForward: FeedForward
+    let finalNorm: LayerNormParameters
+    let dropout: Float
+
+    static func parameterLayout(prefix: String, config: ModelConfig) -> [(name: String, shape: [Int], trainable: Bool)] {
+        let D = config.modelWidth
+        return MultiHeadAttention.parameterLayout(prefix: "\(prefix).self_attn", width: D)
+            + LayerNormParameters.parameterLayout(name: "\(prefix).self_attn_layer_norm", width: D)
+            + MultiHeadAttention.parameterLayout(prefix: "\(prefix).encoder_attn", width: D)
+            + LayerNormParameters.parameterLayout(name: "\(prefix).encoder_attn_layer_norm", width: D)
+            + FeedForward.parameterLayout(prefix: prefix, width: D, hidden: config.decoderFeedForwardWidth)
+            + LayerNormParameters.parameterLayout(name: "\(prefix).final_layer_norm", width: D)
+    }
+
+    init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
+        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.decoderHeads)
+        selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
+        crossAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).encoder_attn", heads: config.decoderHeads)
+        crossAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).encoder_attn_layer_norm")
+        feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
+                                  activationDropout: config.activationDropout)
+        finalNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).final_layer_norm")
+        dropout = config.dropout
+    }
+
+    /// The whole target at once (teacher forcing): x (B, T, D) → (B, T, D), with the masked
+    /// self-attention (B, H, T, T) and cross-attention (B, H, T, S) probabilities.
+    func callAsFunction(_ x: Tensor, encoderOutput: EncoderOutput, tape: Tape) -> (Tensor, Tensor, Tensor) {
+        let (attended, selfProbabilities) = selfAttention.selfAttention(x, keyPadding: nil, causal: true, tape: tape)
+        let h1 = selfAttentionNorm(tape.add(x, tape.dropout(attended, probability: dropout)), tape: tape)
+        let keysAndValues = crossAttention.projectKeysAndValues(encoderOutput.memory, tape: tape)
+        let (crossed, crossProbabilities) = crossAttention.crossAttention(
+            h1, keysAndValues: keysAndValues, keyPadding: encoderOutput.keyPadding, tape: tape)
+        let h2 = crossAttentionNorm(tape.add(h1, tape.dropout(crossed, probability: dropout)), tape: tape)
+        let y = finalNorm(tape.add(h2, tape.dropout(feedForward(h2, tape: tape), probability: dropout)), tape: tape)
+        return (y, selfProbabilities, crossProbabilities)
+    }
+}
+
+/// What the decoder stack returns for a teacher-forced target.
+public struct DecoderOutput {
+    /// (B, T, D), the last layer's output.
+    public let hidden: Tensor
+    /// One (B, H, T, T) tensor a layer.
+    public let selfAttention: [Tensor]
+    /// One (B, H, T, S) tensor a layer.
+    public let crossAttention: [Tensor]
+}

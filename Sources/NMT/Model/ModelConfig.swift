@@ -1,0 +1,212 @@
+import Foundation
+import Tensor
+
+/// The fields of transformers' `MarianConfig` that define the network (formats.md), read from and
+/// written to config.json. Keys nmt does not use are kept and written back unchanged.
+public struct ModelConfig {
+    public var vocabularySize: Int                // V
+    public var modelWidth: Int                    // D
+    public var encoderLayers: Int                 // N
+    public var decoderLayers: Int                 // M
+    public var encoderHeads: Int                  // H
+    public var decoderHeads: Int
+    public var encoderFeedForwardWidth: Int       // F
+    public var decoderFeedForwardWidth: Int
+    public var activation: Activation
+    public var scaleEmbedding: Bool
+    public var maxPositions: Int
+    public var padId: Int
+    public var eosId: Int
+    public var decoderStartId: Int
+    public var dropout: Float
+    public var attentionDropout: Float
+    public var activationDropout: Float
+
+    /// Every key of the file this config was read from (or nil for a config built in code).
+    private var originalKeys: [String: Any]?
+
+    public init(
+        vocabularySize: Int, modelWidth: Int, encoderLayers: Int, decoderLayers: Int, heads: Int,
+        feedForwardWidth: Int, activation: Activation = .relu, scaleEmbedding: Bool = true,
+        maxPositions: Int = 512, padId: Int? = nil, eosId: Int = 0, decoderStartId: Int? = nil,
+        dropout: Float = 0.1, attentionDropout: Float = 0, activationDropout: Float = 0
+    ) {
+        self.vocabularySize = vocabularySize
+        self.modelWidth = modelWidth
+        self.encoderLayers = encoderLayers
+        self.decoderLayers = decoderLayers
+        self.encoderHeads = heads
+        self.decoderHeads = heads
+        self.encoderFeedForwardWidth = feedForwardWidth
+        self.decoderFeedForwardWidth = feedForwardWidth
+        self.activation = activation
+        self.scaleEmbedding = scaleEmbedding
+        self.maxPositions = maxPositions
+        self.padId = padId ?? vocabularySize - 1
+        self.eosId = eosId
+        self.decoderStartId = decoderStartId ?? padId ?? vocabularySize - 1
+        self.dropout = dropout
+        self.attentionDropout = attentionDropout
+        self.activationDropout = activationDropout
+    }
+
+    /// Reads config.json; a missing key, a wrong type or an unsupported value is an error naming it.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+        try self.init(jsonData: data, source: url.path)
+    }
+
+    public init(jsonData data: Data, source: String) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data), let keys = object as? [String: Any] else {
+            throw ModelError("\(source): not a JSON object")
+        }
+        let reader = ConfigReader(keys: keys, source: source)
+        let modelType = try reader.string("model_type")
+        guard modelType == "marian" else {
+            throw ModelError("\(source): model_type \"\(modelType)\" is not supported (expected \"marian\")")
+        }
+        vocabularySize = try reader.positiveInt("vocab_size")
+        if let decoderVocabulary = try reader.optionalInt("decoder_vocab_size"), decoderVocabulary != vocabularySize {
+            throw ModelError("\(source): decoder_vocab_size \(decoderVocabulary) differs from vocab_size \(vocabularySize); nmt needs one shared vocabulary")
+        }
+        modelWidth = try reader.positiveInt("d_model")
+        encoderLayers = try reader.positiveInt("encoder_layers")
+        decoderLayers = try reader.positiveInt("decoder_layers")
+        encoderHeads = try reader.positiveInt("encoder_attention_heads")
+        decoderHeads = try reader.positiveInt("decoder_attention_heads")
+        encoderFeedForwardWidth = try reader.positiveInt("encoder_ffn_dim")
+        decoderFeedForwardWidth = try reader.positiveInt("decoder_ffn_dim")
+        let activationName = try reader.string("activation_function")
+        guard let activation = Activation(configName: activationName) else {
+            throw ModelError("\(source): activation_function \"\(activationName)\" is not supported (relu, gelu, swish)")
+        }
+        self.activation = activation
+        scaleEmbedding = try reader.optionalBool("scale_embedding") ?? false
+        maxPositions = try reader.positiveInt("max_position_embeddings")
+        padId = try reader.int("pad_token_id")
+        eosId = try reader.int("eos_token_id")
+        decoderStartId = try reader.optionalInt("decoder_start_token_id") ?? padId
+        dropout = try reader.optionalFloat("dropout") ?? 0
+        attentionDropout = try reader.optionalFloat("attention_dropout") ?? 0
+        activationDropout = try reader.optionalFloat("activation_dropout") ?? 0
+        for key in ["share_encoder_decoder_embeddings", "tie_word_embeddings"] {
+            if try reader.optionalBool(key) == false {
+                throw ModelError("\(source): \(key) is false; nmt supports only one shared, tied embedding matrix")
+            }
+        }
+        originalKeys = keys
+        try validate(source: source)
+    }
+
+    /// Checks the rules that tie the fields together.
+    public func validate(source: String = "config") throws {
+        for (key, heads) in [("encoder_attention_heads", encoderHeads), ("decoder_attention_heads", decoderHeads)]
+        where modelWidth % heads != 0 {
+            throw ModelError("\(source): d_model \(modelWidth) is not divisible by \(key) \(heads)")
+        }
+        if modelWidth % 2 != 0 { throw ModelError("\(source): d_model \(modelWidth) must be even for sinusoidal positions") }
+        for (key, id) in [("pad_token_id", padId), ("eos_token_id", eosId), ("decoder_start_token_id", decoderStartId)]
+        where id < 0 || id >= vocabularySize {
+            throw ModelError("\(source): \(key) \(id) is outside the vocabulary of \(vocabularySize)")
+        }
+        for (key, p) in [("dropout", dropout), ("attention_dropout", attentionDropout), ("activation_dropout", activationDropout)]
+        where !(p >= 0 && p < 1) {
+            throw ModelError("\(source): \(key) \(p) must be in [0, 1)")
+        }
+    }
+
+    /// config.json as transformers writes it for a Marian model, keeping unknown keys of the file
+    /// this config came from.
+    public func jsonData() throws -> Data {
+        var keys = originalKeys ?? [
+            "architectures": ["MarianMTModel"],
+            "model_type": "marian",
+            "is_encoder_decoder": true,
+            "share_encoder_decoder_embeddings": true,
+            "tie_word_embeddings": true,
+            "encoder_layerdrop": 0.0,
+            "decoder_layerdrop": 0.0,
+            "init_std": 0.02,
+            "use_cache": true,
+            "forced_eos_token_id": eosId,
+            "bos_token_id": NSNull(),
+        ]
+        keys["vocab_size"] = vocabularySize
+        keys["decoder_vocab_size"] = vocabularySize
+        keys["d_model"] = modelWidth
+        keys["encoder_layers"] = encoderLayers
+        keys["decoder_layers"] = decoderLayers
+        keys["encoder_attention_heads"] = encoderHeads
+        keys["decoder_attention_heads"] = decoderHeads
+        keys["encoder_ffn_dim"] = encoderFeedForwardWidth
+        keys["decoder_ffn_dim"] = decoderFeedForwardWidth
+        keys["activation_function"] = activation.rawValue
+        keys["scale_embedding"] = scaleEmbedding
+        keys["max_position_embeddings"] = maxPositions
+        keys["pad_token_id"] = padId
+        keys["eos_token_id"] = eosId
+        keys["decoder_start_token_id"] = decoderStartId
+        keys["dropout"] = Double(dropout)
+        keys["attention_dropout"] = Double(attentionDropout)
+        keys["activation_dropout"] = Double(activationDropout)
+        return try JSONSerialization.data(withJSONObject: keys, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// The keys this config would write, for round-trip checks.
+    public var allKeys: Set<String> {
+        guard let data = try? jsonData(), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        return Set(object.keys)
+    }
+}
+
+/// Typed access to config.json's keys with errors that name the key.
+private struct ConfigReader {
+    let keys: [String: Any]
+    let source: String
+
+    private func isBool(_ value: Any) -> Bool {
+        // JSONSerialization gives NSNumber for both numbers and booleans; tell them apart.
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c" || type(of: number) == type(of: NSNumber(value: true))
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let value = keys[key] else { throw ModelError("\(source): key '\(key)' is missing") }
+        guard let s = value as? String else { throw ModelError("\(source): key '\(key)' should be a string") }
+        return s
+    }
+
+    func optionalInt(_ key: String) throws -> Int? {
+        guard let value = keys[key], !(value is NSNull) else { return nil }
+        guard !isBool(value), let number = value as? NSNumber, let i = Int(exactly: number.doubleValue) else {
+            throw ModelError("\(source): key '\(key)' should be an integer")
+        }
+        return i
+    }
+
+    func int(_ key: String) throws -> Int {
+        guard let i = try optionalInt(key) else { throw ModelError("\(source): key '\(key)' is missing") }
+        return i
+    }
+
+    func positiveInt(_ key: String) throws -> Int {
+        let i = try int(key)
+        guard i > 0 else { throw ModelError("\(source): key '\(key)' must be positive, got \(i)") }
+        return i
+    }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        guard let value = keys[key], !(value is NSNull) else { return nil }
+        guard isBool(value), let b = value as? Bool else { throw ModelError("\(source): key '\(key)' should be true or false") }
+        return b
+    }
+
+    func optionalFloat(_ key: String) throws -> Float? {
+        guard let value = keys[key], !(value is NSNull) else { return nil }
+        guard !isBool(value), let number = value as? NSNumber else { throw ModelError("\(source): key '\(key)' should be a number") }
+        return number.floatValue
+    }
+}

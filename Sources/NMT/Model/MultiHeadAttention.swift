@@ -1,0 +1,112 @@
+import Tensor
+
+/// Multi-head attention (Vaswani et al. 2017, §3.2.2) with the projections of one block.
+///
+/// The q, k and v weights lie side by side in the parameter buffer, so self-attention projects
+/// all three with one GEMM (`qkvWeight`, (3D, D)) and cross-attention projects the encoder memory
+/// to k and v with one GEMM (`kvWeight`, (2D, D)).
+public struct MultiHeadAttention {
+    public let heads: Int
+    let qkvWeight: Tensor   // (3D, D)
+    let qkvBias: Tensor     // (3D)
+    let qWeight: Tensor     // (D, D), the first third of qkvWeight
+    let qBias: Tensor       // (D)
+    let kvWeight: Tensor    // (2D, D), the last two thirds
+    let kvBias: Tensor      // (2D)
+    let outWeight: Tensor   // (D, D)
+    let outBias: Tensor     // (D)
+
+    /// The parameters under `prefix` (e.g. `model.encoder.layers.0.self_attn`), in the order
+    /// the parameter buffer must hold them.
+    static func parameterLayout(prefix: String, width D: Int) -> [(name: String, shape: [Int], trainable: Bool)] {
+        ["q", "k", "v"].map { ("\(prefix).\($0)_proj.weight", [D, D], true) }
+            + ["q", "k", "v"].map { ("\(prefix).\($0)_proj.bias", [D], true) }
+            + [("\(prefix).out_proj.weight", [D, D], true), ("\(prefix).out_proj.bias", [D], true)]
+    }
+
+    init(parameters: ParameterStore, prefix: String, heads: Int) {
+        self.heads = heads
+        let name = { (projection: String, kind: String) in "\(prefix).\(projection)_proj.\(kind)" }
+        qkvWeight = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "weight") })
+        qkvBias = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "bias") })
+        qWeight = parameters.tensor(name("q", "weight"))
+        qBias = parameters.tensor(name("q", "bias"))
+        kvWeight = parameters.tensor(spanning: ["k", "v"].map { name($0, "weight") })
+        kvBias = parameters.tensor(spanning: ["k", "v"].map { name($0, "bias") })
+        outWeight = parameters.tensor(name("out", "weight"))
+        outBias = parameters.tensor(name("out", "bias"))
+    }
+
+    /// Self-attention of x (B, L, D) over itself; causal for the decoder (§3.2.3).
+    /// Returns the output (B, L, D) and the probabilities (B, H, L, L).
+    func selfAttention(_ x: Tensor, keyPadding: [UInt8]?, causal: Bool, tape: Tape) -> (Tensor, Tensor) {
+        let D = x.size(-1)
+        let qkv = tape.linear(x, weight: qkvWeight, bias: qkvBias)  // (B, L, 3D)
+        let (heads, probabilities) = tape.attention(
+            query: qkv, queryColumn: 0, keyValue: qkv, keyColumn: D, valueColumn: 2 * D,
+            heads: self.heads, keyPadding: keyPadding, causal: causal)
+        return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
+    }
+
+    /// Projects the encoder memory (B, S, D) to keys and values (B, S, 2D) once per source.
+    func projectKeysAndValues(_ memory: Tensor, tape: Tape) -> Tensor {
+        tape.linear(memory, weight: kvWeight, bias: kvBias)
+    }
+
+    /// Encoder–decoder attention: queries from x (B, T, D), keys and values from `keysAndValues`
+    /// (B, S, 2D). Returns the output (B, T, D) and the probabilities (B, H, T, S).
+    func crossAttention(_ x: Tensor, keysAndValues: Tensor, keyPadding: [UInt8]?, tape: Tape) -> (Tensor, Tensor) {
+        let D = x.size(-1)
+        let q = tape.linear(x, weight: qWeight, bias: qBias)  // (B, T, D)
+        let (heads, probabilities) = tape.attention(
+            query: q, queryColumn: 0, keyValue: keysAndValues, keyColumn: 0, valueColumn: D,
+            heads: self.heads, keyPadding: keyPadding, causal: false)
+        return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
+    }
+}
+
+/// The position-wise feed-forward network (§3.3): fc2(act(fc1(x))).
+public struct FeedForward {
+    let fc1Weight: Tensor  // (F, D)
+    let fc1Bias: Tensor    // (F)
+    let fc2Weight: Tensor  // (D, F)
+    let fc2Bias: Tensor    // (D)
+    let activation: Activation
+    let activationDropout: Float
+
+    static func parameterLayout(prefix: String, width D: Int, hidden F: Int) -> [(name: String, shape: [Int], trainable: Bool)] {
+        [("\(prefix).fc1.weight", [F, D], true), ("\(prefix).fc1.bias", [F], true),
+         ("\(prefix).fc2.weight", [D, F], true), ("\(prefix).fc2.bias", [D], true)]
+    }
+
+    init(parameters: ParameterStore, prefix: String, activation: Activation, activationDropout: Float) {
+        fc1Weight = parameters.tensor("\(prefix).fc1.weight")
+        fc1Bias = parameters.tensor("\(prefix).fc1.bias")
+        fc2Weight = parameters.tensor("\(prefix).fc2.weight")
+        fc2Bias = parameters.tensor("\(prefix).fc2.bias")
+        self.activation = activation
+        self.activationDropout = activationDropout
+    }
+
+    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor {
+        let hidden = tape.activation(tape.linear(x, weight: fc1Weight, bias: fc1Bias), activation)  // (B, L, F)
+        return tape.linear(tape.dropout(hidden, probability: activationDropout), weight: fc2Weight, bias: fc2Bias)
+    }
+}
+
+/// A learned layer norm's weight and bias.
+struct LayerNormParameters {
+    let weight: Tensor
+    let bias: Tensor
+
+    static func parameterLayout(name: String, width D: Int) -> [(name: String, shape: [Int], trainable: Bool)] {
+        [("\(name).weight", [D], true), ("\(name).bias", [D], true)]
+    }
+
+    init(parameters: ParameterStore, name: String) {
+        weight = parameters.tensor("\(name).weight")
+        bias = parameters.tensor("\(name).bias")
+    }
+
+    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor { tape.layerNorm(x, weight: weight, bias: bias) }
+}

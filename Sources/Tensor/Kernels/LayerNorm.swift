@@ -1,0 +1,69 @@
+extension Kernels {
+    /// y (N, D) = (x − mean) · rstd · weight + bias, per row; eps inside the square root, biased
+    /// variance (formats.md). Writes `mean` (N) and `rstd` (N), which the backward needs.
+    public static func layerNormForward(
+        x: UnsafePointer<Float>, rows: Int, width: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float,
+        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?
+    ) {
+        Parallel.forEach(rows, minimumPerWorker: 64) { r in
+            let row = x + r * width
+            var sum: Float = 0
+            for i in 0..<width { sum += row[i] }
+            let m = sum / Float(width)
+            var squares: Float = 0
+            for i in 0..<width { let d = row[i] - m; squares += d * d }
+            let s = 1 / (squares / Float(width) + epsilon).squareRoot()
+            let out = y + r * width
+            for i in 0..<width { out[i] = (row[i] - m) * s * weight[i] + bias[i] }
+            mean?[r] = m
+            rstd?[r] = s
+        }
+    }
+
+    /// Backward of `layerNormForward`:
+    /// dx (+)= rstd · (dŷ − mean(dŷ) − x̂ · mean(dŷ · x̂)) with dŷ = dy · weight and x̂ = (x − mean) · rstd;
+    /// dWeight += Σ_rows dy · x̂; dBias += Σ_rows dy.
+    public static func layerNormBackward(
+        x: UnsafePointer<Float>, rows: Int, width: Int,
+        weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * width, dyr = dy + r * width
+            let m = mean[r], s = rstd[r]
+            var meanD: Float = 0, meanDX: Float = 0
+            for i in 0..<width {
+                let dNorm = dyr[i] * weight[i]
+                meanD += dNorm
+                meanDX += dNorm * (xr[i] - m) * s
+            }
+            meanD /= Float(width)
+            meanDX /= Float(width)
+            for i in 0..<width {
+                let xHat = (xr[i] - m) * s
+                let g = s * (dyr[i] * weight[i] - meanD - xHat * meanDX)
+                if let dx { dx[r * width + i] = accumulate ? dx[r * width + i] + g : g }
+                dWeight?[i] += dyr[i] * xHat
+                dBias?[i] += dyr[i]
+            }
+        }
+    }
+}
+
+extension ReferenceKernels {
+    /// Layer norm of each row, in Double for a trustworthy reference.
+    public static func layerNorm(x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        for r in 0..<rows {
+            let row = (0..<width).map { Double(x[r * width + $0]) }
+            let m = row.reduce(0, +) / Double(width)
+            let v = row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(width)
+            for i in 0..<width {
+                y[r * width + i] = Float((row[i] - m) / (v + Double(epsilon)).squareRoot()) * weight[i] + bias[i]
+            }
+        }
+        return y
+    }
+}
