@@ -72,6 +72,13 @@ public final class Tensor {
         return view
     }
 
+    /// The only element of a one-element tensor (a loss). Read it through this property rather
+    /// than `data[0]` on a temporary: the pointer does not keep the tensor alive.
+    public var scalar: Float {
+        precondition(count == 1, "scalar of a tensor of shape \(shape)")
+        return data[0]
+    }
+
     /// The elements as an array.
     public var values: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 

@@ -9,6 +9,7 @@ enum GradientCheck {
         var total: Double = 0
         for i in 0..<y.count { total += Double(y.data[i]) * Double(weights[i]) }
         let out = Tensor([Float(total)], shape: [1], requiresGradient: true)
+        guard tape.isRecording else { return out }
         tape.record { [weak out] in
             guard let upstream = out?.gradient?.data[0] else { return }
             let g = y.gradientBuffer()
@@ -38,9 +39,9 @@ enum GradientCheck {
             for i in 0..<input.count {
                 let saved = input.data[i]
                 input.data[i] = saved + epsilon
-                let plus = f(Tape(recording: false)).data[0]
+                let plus = f(Tape(recording: false)).scalar
                 input.data[i] = saved - epsilon
-                let minus = f(Tape(recording: false)).data[0]
+                let minus = f(Tape(recording: false)).scalar
                 input.data[i] = saved
                 let numeric = (plus - minus) / (2 * epsilon)
                 worst = max(worst, abs(numeric - analytic[index][i]))

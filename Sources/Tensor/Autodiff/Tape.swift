@@ -37,11 +37,13 @@ public final class Tape {
     }
 
     /// Seeds d loss / d loss = 1 and runs every recorded step in reverse, then forgets them
-    /// (and with them the activations they held).
+    /// (and with them the activations they held). The steps stay alive until all have run: a step
+    /// holds the inputs of its op, and an earlier step finds its result only through them.
     public func backward(from loss: Tensor) {
         precondition(loss.count == 1, "backward starts from a scalar, got \(loss.shape)")
         loss.gradientBuffer().fill(1)
-        while let step = steps.popLast() { step() }
+        for step in steps.reversed() { step() }
+        steps.removeAll()
     }
 
     /// Forgets the recorded steps without running them.
