@@ -132,9 +132,15 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
-    func testUnreadableFileNamesIt() {
+    func testUnreadableOrEmptyFileNamesIt() throws {
         let url = URL(fileURLWithPath: "/nonexistent-dir-\(UUID().uuidString)/model.safetensors")
         assertErrorMentions([url.path]) { _ = try SafeTensorsFile(contentsOf: url) }
+        let directory = try Fixtures.temporaryDirectory("safetensors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        assertErrorMentions([directory.path]) { _ = try SafeTensorsFile(contentsOf: directory) }
+        let empty = directory.appendingPathComponent("empty.safetensors")
+        try Data().write(to: empty)
+        assertErrorMentions([empty.path, "0 bytes"]) { _ = try SafeTensorsFile(contentsOf: empty) }
     }
 
     // MARK: - Other dtypes
@@ -185,6 +191,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(file.names, ["a/b\n"])
         XCTAssertEqual(try file.floats("a/b\n"), [7])
         XCTAssertEqual(try file.shape("a/b\n"), [])
+        XCTAssertEqual(try SafeTensorsFile(data: rawFile(#"{"__metadata__": null}"#), source: "null").metadata, [:])
+        assertRejects(rawFile(#"{"__metadata__": {}, "__metadata__": {}}"#), mentioning: ["__metadata__", "twice"])
     }
 
     // MARK: - Validation
@@ -210,6 +218,16 @@ final class SafeTensorsTests: XCTestCase {
         assertRejects(rawFile("{\"a\": \"\u{1}\"}"), mentioning: ["JSON", "control"])
         assertRejects(rawFile(#"{"a": "\x"}"#), mentioning: ["JSON", "escape"])
         assertRejects(rawFile(#"{"a": "\ud800"}"#), mentioning: ["JSON", "surrogate"])
+        assertRejects(rawFile(#"{"a": "\ud800\u0041"}"#), mentioning: ["JSON", "surrogate"])
+        assertRejects(rawFile(#"{"a": "\udc00"}"#), mentioning: ["JSON", "surrogate"])
+        assertRejects(rawFile(#"{"a": "\u12G4"}"#), mentioning: ["JSON", "\\u"])
+        assertRejects(rawFile(#"{"a": tru}"#), mentioning: ["JSON"])
+        assertRejects(rawFile(#"{"a": -}"#), mentioning: ["JSON", "number"])
+        assertRejects(rawFile(#"{"a": 1.}"#), mentioning: ["JSON", "number"])
+        assertRejects(rawFile(#"{"a": 1e}"#), mentioning: ["JSON", "number"])
+        assertRejects(rawFile(#"{"a" 1}"#), mentioning: ["JSON", "':'"])
+        assertRejects(rawFile(#"{1: 1}"#), mentioning: ["JSON", "key"])
+        assertRejects(rawFile(#"{"a": [1 2]}"#), mentioning: ["JSON", "']'"])
         assertRejects(rawFile(#"{"a": 01}"#), mentioning: ["JSON"])
         assertRejects(rawFile(String(repeating: "[", count: 100_000)), mentioning: ["JSON", "deep"])
         assertRejects(rawFile("[]"), mentioning: ["an array", "not a JSON object"])

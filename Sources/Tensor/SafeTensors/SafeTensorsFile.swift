@@ -102,7 +102,7 @@ public struct SafeTensorsFile: Sendable {
         self.source = source
         bytes = data
         (metadata, entries) = try data.withUnsafeBytes { raw in
-            try Self.parseHeader(UnsafeRawBufferPointer(raw), source: source)
+            try Self.parseHeader(raw, source: source)
         }
         orderedNames = entries.values
             .sorted { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
@@ -153,11 +153,7 @@ public struct SafeTensorsFile: Sendable {
             withTensorBytes(entry) { source in
                 switch entry.dtype {
                 case .i64:
-                    #if _endian(little)
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-                    #else
                     for i in 0 ..< count { buffer[i] = Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
-                    #endif
                 default:  // .i32
                     for i in 0 ..< count { buffer[i] = Int64(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
                 }
@@ -185,12 +181,10 @@ public struct SafeTensorsFile: Sendable {
         let count = entry.elementCount
         withTensorBytes(entry) { source in
             switch entry.dtype {
-            case .f32:
-                #if _endian(little)
-                UnsafeMutableRawBufferPointer(destination).copyMemory(from: source)
-                #else
-                for i in 0 ..< count { destination[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                #endif
+            case .f32:  // measured as fast as a memcpy on little-endian hosts
+                for i in 0 ..< count {
+                    destination[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             case .f16:
                 for i in 0 ..< count {
                     destination[i] = HalfPrecision.float(fromFloat16Bits: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))

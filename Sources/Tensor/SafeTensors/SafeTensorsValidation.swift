@@ -48,7 +48,9 @@ extension SafeTensorsFile {
         return (metadata, entries)
     }
 
+    /// The `__metadata__` map; `null` counts as none (Python's library accepts it too).
     private static func parseMetadata(_ value: HeaderJSON, source: String) throws -> [String: String] {
+        if case .null = value { return [:] }
         guard case .object(let members) = value else {
             throw SafeTensorsError(source, "\(metadataKey) is \(value.kind), not an object of strings")
         }

@@ -99,11 +99,7 @@ public struct SafeTensorsWriter: Sendable {
         values.withUnsafeBufferPointer { source in
             switch dtype {
             case .f32:
-                #if _endian(little)
-                destination.copyMemory(from: UnsafeRawBufferPointer(source))
-                #else
                 for i in source.indices { destination.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
-                #endif
             default:  // .f16, checked in init
                 for i in source.indices {
                     destination.storeBytes(of: HalfPrecision.float16Bits(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
