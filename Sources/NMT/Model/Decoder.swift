@@ -22,9 +22,11 @@ public struct DecoderLayer {
     }
 
     init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
-        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.decoderHeads)
+        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.decoderHeads,
+                                           dropout: config.attentionDropout)
         selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
-        crossAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).encoder_attn", heads: config.decoderHeads)
+        crossAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).encoder_attn", heads: config.decoderHeads,
+                                           dropout: config.attentionDropout)
         crossAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).encoder_attn_layer_norm")
         feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
                                   activationDropout: config.activationDropout)

@@ -18,7 +18,8 @@ public struct EncoderLayer {
     }
 
     init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
-        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.encoderHeads)
+        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.encoderHeads,
+                                           dropout: config.attentionDropout)
         selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
         feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
                                   activationDropout: config.activationDropout)

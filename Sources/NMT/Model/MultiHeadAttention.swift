@@ -7,6 +7,8 @@ import Tensor
 /// to k and v with one GEMM (`kvWeight`, (2D, D)).
 public struct MultiHeadAttention {
     public let heads: Int
+    /// Dropout on the attention probabilities while training (config `attention_dropout`).
+    let dropout: Float
     let qkvWeight: Tensor   // (3D, D)
     let qkvBias: Tensor     // (3D)
     let qWeight: Tensor     // (D, D), the first third of qkvWeight
@@ -24,8 +26,9 @@ public struct MultiHeadAttention {
             + [("\(prefix).out_proj.weight", [D, D], true), ("\(prefix).out_proj.bias", [D], true)]
     }
 
-    init(parameters: ParameterStore, prefix: String, heads: Int) {
+    init(parameters: ParameterStore, prefix: String, heads: Int, dropout: Float) {
         self.heads = heads
+        self.dropout = dropout
         let name = { (projection: String, kind: String) in "\(prefix).\(projection)_proj.\(kind)" }
         qkvWeight = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "weight") })
         qkvBias = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "bias") })
@@ -44,7 +47,7 @@ public struct MultiHeadAttention {
         let qkv = tape.linear(x, weight: qkvWeight, bias: qkvBias)  // (B, L, 3D)
         let (heads, probabilities) = tape.attention(
             query: qkv, queryColumn: 0, keyValue: qkv, keyColumn: D, valueColumn: 2 * D,
-            heads: self.heads, keyPadding: keyPadding, causal: causal)
+            heads: self.heads, keyPadding: keyPadding, causal: causal, dropout: dropout)
         return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
     }
 
@@ -60,7 +63,7 @@ public struct MultiHeadAttention {
         let q = tape.linear(x, weight: qWeight, bias: qBias)  // (B, T, D)
         let (heads, probabilities) = tape.attention(
             query: q, queryColumn: 0, keyValue: keysAndValues, keyColumn: 0, valueColumn: D,
-            heads: self.heads, keyPadding: keyPadding, causal: false)
+            heads: self.heads, keyPadding: keyPadding, causal: false, dropout: dropout)
         return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
     }
 }

@@ -96,11 +96,14 @@ extension Tape {
     /// `query` (B, T, ·) holds q in columns `queryColumn ..< queryColumn + H·Dh` of each row;
     /// `keyValue` (B, S, ·) holds k and v at `keyColumn` and `valueColumn` — for self-attention both
     /// are the one fused q|k|v projection. Returns the heads side by side, (B, T, H·Dh), and the
-    /// attention probabilities (B, H, T, S).
+    /// attention probabilities (B, H, T, S), before dropout.
+    ///
+    /// While training, `dropout` drops attention probabilities (inverted dropout, one draw per
+    /// (b, h, t, s) from the tape's generator, in that order).
     public func attention(
         query: Tensor, queryColumn: Int,
         keyValue: Tensor, keyColumn: Int, valueColumn: Int,
-        heads: Int, keyPadding: [UInt8]?, causal: Bool
+        heads: Int, keyPadding: [UInt8]?, causal: Bool, dropout: Float = 0
     ) -> (output: Tensor, probabilities: Tensor) {
         precondition(query.shape.count == 3 && keyValue.shape.count == 3, "attention takes (B, T, ·) tensors")
         let B = query.size(0), T = query.size(1), S = keyValue.size(1)
@@ -116,13 +119,25 @@ extension Tape {
         func rows(_ t: Tensor, _ column: Int) -> StridedRows {
             StridedRows(base: t.data + column, rowStride: t.size(2), batchStride: t.size(1) * t.size(2))
         }
+        precondition(dropout >= 0 && dropout < 1, "attention dropout \(dropout) must be in [0, 1)")
+        let dropoutMask = isTraining && dropout > 0
+            ? Kernels.dropoutMask(count: shape.probabilityCount, probability: dropout, generator: &generator) : []
+        let keepScale = 1 / (1 - dropout)
+        /// Runs `body` with the kernel's view of the dropout mask (nil when not dropping).
+        func withDropout<R>(_ body: (AttentionDropout?) -> R) -> R {
+            dropoutMask.withUnsafeBufferPointer { m in
+                body(dropoutMask.isEmpty ? nil : AttentionDropout(mask: m.baseAddress!, scale: keepScale))
+            }
+        }
         let padding = keyPadding ?? []
         padding.withUnsafeBufferPointer { pad in
-            Kernels.attentionForward(
-                shape: shape, scale: scale,
-                q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
-                mask: AttentionMask(keyPadding: keyPadding == nil ? nil : pad.baseAddress, causalOffset: causal ? 0 : nil),
-                probabilities: probabilities.data, out: rows(output, 0))
+            withDropout { dropout in
+                Kernels.attentionForward(
+                    shape: shape, scale: scale,
+                    q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
+                    mask: AttentionMask(keyPadding: keyPadding == nil ? nil : pad.baseAddress, causalOffset: causal ? 0 : nil),
+                    probabilities: probabilities.data, out: rows(output, 0), dropout: dropout)
+            }
         }
         guard needsGradient(query, keyValue) else { return (output, probabilities) }
         output.requiresGradient = true
@@ -131,13 +146,15 @@ extension Tape {
             // Attention adds into dq, dk and dv with beta 1, so the destinations start from zero.
             let dQuery = query.requiresGradient ? query.gradientBuffer() : nil
             let dKeyValue = keyValue.requiresGradient ? keyValue.gradientBuffer() : nil
-            Kernels.attentionBackward(
-                shape: shape, scale: scale,
-                q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
-                probabilities: probabilities.data, dOut: rows(dOut, 0),
-                dq: dQuery.map { rows($0, queryColumn) },
-                dk: dKeyValue.map { rows($0, keyColumn) },
-                dv: dKeyValue.map { rows($0, valueColumn) })
+            withDropout { dropout in
+                Kernels.attentionBackward(
+                    shape: shape, scale: scale,
+                    q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
+                    probabilities: probabilities.data, dOut: rows(dOut, 0),
+                    dq: dQuery.map { rows($0, queryColumn) },
+                    dk: dKeyValue.map { rows($0, keyColumn) },
+                    dv: dKeyValue.map { rows($0, valueColumn) }, dropout: dropout)
+            }
             output.gradient = nil
         }
         return (output, probabilities)

@@ -13,4 +13,13 @@ extension Kernels {
             y[i] = x[i] * factor
         }
     }
+
+    /// A keep mask of `count` bytes (1 = keep, 0 = drop, each dropped with probability p), one
+    /// draw per element in order.
+    public static func dropoutMask(count: Int, probability p: Float, generator: inout SeededGenerator) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count { buffer[i] = generator.nextUnitFloat() < p ? 0 : 1 }
+            initialized = count
+        }
+    }
 }
