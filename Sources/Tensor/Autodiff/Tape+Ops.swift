@@ -6,10 +6,7 @@
 extension Tape {
     /// y (…, out) = x (…, in) · Wᵀ + b, W (out, in) in PyTorch's layout.
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let outFeatures = weight.size(0), inFeatures = weight.size(1)
-        precondition(x.size(-1) == inFeatures, "linear: input \(x.shape) against weight \(weight.shape)")
-        precondition(bias == nil || bias!.count == outFeatures, "linear: bias of \(bias!.count) for \(outFeatures) outputs")
-        let rows = x.count / inFeatures
+        let (rows, inFeatures, outFeatures) = linearShape(x, weight: weight, bias: bias)
         let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         Kernels.linearForward(x: x.data, rows: rows, inFeatures: inFeatures, weight: weight.data,
                               bias: bias?.data, outFeatures: outFeatures, y: y.data)
@@ -17,12 +14,7 @@ extension Tape {
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
-            let dx = x.requiresGradient ? x.gradientDestination() : nil
-            Kernels.linearBackward(
-                x: x.data, rows: rows, inFeatures: inFeatures, weight: weight.data, outFeatures: outFeatures,
-                dy: dy.data, dx: dx?.pointer, accumulate: dx?.accumulate ?? false,
-                dWeight: weight.requiresGradient ? weight.gradientBuffer().data : nil,
-                dBias: bias?.requiresGradient == true ? bias!.gradientBuffer().data : nil)
+            Tape.linearBackward(x, weight: weight, bias: bias, dy: dy.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
             y.gradient = nil
         }
         return y
@@ -195,17 +187,15 @@ extension Tape {
         guard isTraining, p > 0 else { return x }
         precondition(p < 1, "dropout probability \(p) must be below 1")
         let y = Tensor(uninitialized: x.shape)
-        let mask = Tensor(uninitialized: x.shape)
-        Kernels.dropoutForward(x: x.data, y: y.data, mask: mask.data, count: x.count, probability: p, generator: &generator)
+        let mask = Kernels.dropoutMask(count: x.count, probability: p, generator: &generator)
+        let scale = 1 / (1 - p)
+        Kernels.applyDropout(x.data, mask: mask, scale: scale, count: x.count, into: y.data)
         guard needsGradient(x) else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
             let (dx, accumulate) = x.gradientDestination()
-            for i in 0..<x.count {
-                let g = dy.data[i] * mask.data[i]
-                dx[i] = accumulate ? dx[i] + g : g
-            }
+            Kernels.applyDropout(dy.data, mask: mask, scale: scale, count: x.count, into: dx, accumulate: accumulate)
             y.gradient = nil
         }
         return y
