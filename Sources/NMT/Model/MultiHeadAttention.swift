@@ -121,5 +121,6 @@ struct LayerNormParameters {
         bias = parameters.tensor("\(name).bias")
     }
 
-    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor { tape.layerNorm(x, weight: weight, bias: bias) }
+    /// Normalizes a residual sum in place: nothing else reads the sum (post-norm, §5.4).
+    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor { tape.layerNormInPlace(x, weight: weight, bias: bias) }
 }

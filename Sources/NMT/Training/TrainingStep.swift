@@ -37,8 +37,7 @@ public final class ParameterUpdater {
         let encoded = model.encode(batch.source, tape: tape)
         let decoded = model.decode(inputIds: batch.decoderInput, batch: batch.batch, length: batch.targetLength,
                                    encoderOutput: encoded, tape: tape)
-        return model.loss(logits: model.logits(decoded.hidden, tape: tape), labels: batch.labels,
-                          smoothing: labelSmoothing, tape: tape)
+        return model.loss(hidden: decoded.hidden, labels: batch.labels, smoothing: labelSmoothing, tape: tape)
     }
 
     /// One training step with dropout drawn from `generator` (advanced in place).

@@ -89,3 +89,88 @@ extension Tape {
             dBias: bias?.requiresGradient == true ? bias!.gradientBuffer().data : nil)
     }
 }
+
+extension Tape {
+    /// Label-smoothed cross-entropy of logits = hidden (…, D) · Wᵀ + b against `labels`, the mean
+    /// over labels that are not `ignoreLabel` — the output projection and the loss of §3.4 as one
+    /// op that never holds all (N, V) logits: it works through `chunkRows` rows at a time, and
+    /// while recording computes that chunk's gradients right away (d hidden rows, d W) so the
+    /// chunk's logits can be dropped. The same value as `crossEntropy(linear(hidden, W, b))`.
+    public func projectedCrossEntropy(
+        _ hidden: Tensor, weight: Tensor, bias: Tensor?, labels: [Int32], ignoreLabel: Int32?, smoothing: Float,
+        chunkRows: Int? = nil
+    ) -> Tensor {
+        let (rows, D, V) = linearShape(hidden, weight: weight, bias: bias)
+        precondition(labels.count == rows, "projectedCrossEntropy: \(labels.count) labels for \(rows) rows")
+        precondition(labels.allSatisfy { ($0 >= 0 && Int($0) < V) || $0 == ignoreLabel }, "projectedCrossEntropy: label outside the vocabulary")
+        // About 16 MB of logits a chunk: GEMMs stay large, memory small.
+        let chunk = max(1, min(rows, chunkRows ?? max(64, (1 << 22) / V)))
+        let recording = needsGradient(hidden, weight, bias)
+        let counted = labels.reduce(0) { $0 + ($1 == ignoreLabel ? 0 : 1) }
+        let dHidden = recording && hidden.requiresGradient ? Tensor(uninitialized: hidden.shape) : nil
+        let dWeight = recording && weight.requiresGradient ? Tensor(zeros: weight.shape) : nil
+        let dBias = recording && bias?.requiresGradient == true ? Tensor(zeros: [V]) : nil
+        let logits = Tensor(uninitialized: [chunk, V])
+        var loss: Float = 0
+        labels.withUnsafeBufferPointer { lp in
+            for start in stride(from: 0, to: rows, by: chunk) {
+                let n = min(chunk, rows - start)
+                let h = hidden.data + start * D
+                Kernels.linearForward(x: h, rows: n, inFeatures: D, weight: weight.data, bias: bias?.data,
+                                      outFeatures: V, y: logits.data)
+                loss += Kernels.labelSmoothedCrossEntropy(
+                    logits: logits.data, rows: n, vocabulary: V, labels: lp.baseAddress! + start, ignoreLabel: ignoreLabel,
+                    smoothing: smoothing, gradient: recording ? logits.data : nil, normalizer: counted).loss
+                guard recording else { continue }
+                Kernels.linearBackward(x: h, rows: n, inFeatures: D, weight: weight.data, outFeatures: V, dy: logits.data,
+                                       dx: dHidden.map { $0.data + start * D }, accumulate: false,
+                                       dWeight: dWeight?.data, dBias: dBias?.data)
+            }
+        }
+        let y = Tensor([loss], shape: [1])
+        guard recording else { return y }
+        y.requiresGradient = true
+        record { [weak y] in
+            guard let y, let upstream = y.gradient?.data[0] else { return }
+            func addScaled(_ source: Tensor?, into target: Tensor?) {
+                guard let source, let target else { return }
+                let (d, accumulate) = target.gradientDestination()
+                for i in 0..<source.count { d[i] = (accumulate ? d[i] : 0) + upstream * source.data[i] }
+            }
+            addScaled(dHidden, into: hidden)
+            addScaled(dWeight, into: weight)
+            addScaled(dBias, into: bias)
+        }
+        return y
+    }
+}
+
+extension Tape {
+    /// Layer normalization over the last axis, written over x's own buffer: the returned tensor
+    /// views x's memory, and the backward recovers x̂ from the output (see
+    /// `Kernels.layerNormBackwardFromOutput`), so the layer norm stores one (N) vector besides its
+    /// output. Only for an x that nothing else reads afterwards — the residual sums of a post-norm
+    /// block. The same values as `layerNorm`.
+    public func layerNormInPlace(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
+        let width = x.size(-1), rows = x.count / width
+        precondition(weight.count == width && bias.count == width, "layerNorm: weight/bias against width \(width)")
+        let recording = needsGradient(x, weight, bias)
+        let rstd = recording ? Tensor(uninitialized: [rows]) : nil
+        Kernels.layerNormForward(x: x.data, rows: rows, width: width, weight: weight.data, bias: bias.data,
+                                 epsilon: epsilon, y: x.data, mean: nil, rstd: rstd?.data)
+        let y = Tensor(viewing: x.data, shape: x.shape, owner: x)
+        guard recording, let rstd else { return y }
+        y.requiresGradient = true
+        record { [weak y] in
+            guard let y, let dy = y.gradient else { return }
+            let dx = x.requiresGradient ? x.gradientDestination() : nil
+            Kernels.layerNormBackwardFromOutput(
+                y: y.data, rows: rows, width: width, weight: weight.data, bias: bias.data, rstd: rstd.data,
+                dy: dy.data, dx: dx?.pointer, accumulate: dx?.accumulate ?? false,
+                dWeight: weight.requiresGradient ? weight.gradientBuffer().data : nil,
+                dBias: bias.requiresGradient ? bias.gradientBuffer().data : nil)
+            y.gradient = nil
+        }
+        return y
+    }
+}
