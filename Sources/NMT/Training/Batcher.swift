@@ -62,8 +62,8 @@ public struct Batcher: Sendable {
     }
 
     /// The batches of `epoch` (pair indices, each batch sorted by length), from batch
-    /// `startingAt` on. The epoch's generator is seeded with the epoch-th number drawn from
-    /// `SeededGenerator(seed: seed)`, so epochs differ and each can be recomputed alone.
+    /// `startingAt` on. The epoch's generator is seeded with number `epoch` (counting from 0) of
+    /// those drawn from `SeededGenerator(seed: seed)`, so epochs differ and each can be recomputed alone.
     public func batches(epoch: Int, seed: UInt64, startingAt firstBatch: Int = 0) -> [[Int]] {
         precondition(epoch >= 0 && firstBatch >= 0, "epochs and batches count from 0")
         var seeds = SeededGenerator(seed: seed)

@@ -112,11 +112,11 @@ public struct ParallelCorpus: Sendable {
                 }
                 for (index, (sourceRange, targetRange)) in zip(sourceLines, targetLines).enumerated() {
                     let line = index + 1
-                    guard let source = Self.strings([sourceRange], of: sourceBytes)?[0] else {
+                    guard let source = Self.string(sourceRange, of: sourceBytes) else {
                         try loader.report(CorpusProblem(file: sourceFile, line: line, kind: .invalidUTF8))
                         continue
                     }
-                    guard let target = Self.strings([targetRange], of: targetBytes)?[0] else {
+                    guard let target = Self.string(targetRange, of: targetBytes) else {
                         try loader.report(CorpusProblem(file: targetFile, line: line, kind: .invalidUTF8))
                         continue
                     }
@@ -151,7 +151,7 @@ public struct ParallelCorpus: Sendable {
         return try contents(of: url).withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             return try lineRanges(bytes).enumerated().map { index, range in
-                guard let line = strings([range], of: bytes)?[0] else {
+                guard let line = string(range, of: bytes) else {
                     throw CorpusProblem(file: file, line: index + 1, kind: .invalidUTF8)
                 }
                 return line
@@ -201,15 +201,18 @@ public struct ParallelCorpus: Sendable {
         return fields
     }
 
+    /// The range decoded as UTF-8, or nil if it is invalid.
+    private static func string(_ range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
     /// The ranges decoded as UTF-8, or nil if any is invalid. (A tab or newline byte never occurs
     /// inside a multi-byte UTF-8 sequence, so validating the pieces validates the line.)
     private static func strings(_ ranges: [Range<Int>], of bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
         var strings: [String] = []
         strings.reserveCapacity(ranges.count)
         for range in ranges {
-            guard let string = String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) else {
-                return nil
-            }
+            guard let string = string(range, of: bytes) else { return nil }
             strings.append(string)
         }
         return strings
@@ -224,12 +227,6 @@ public struct ParallelCorpus: Sendable {
         let targetFile: String
         var pairs: [SentencePair] = []
         var problems: [CorpusProblem] = []
-
-        init(options: CorpusOptions, sourceFile: String, targetFile: String) {
-            self.options = options
-            self.sourceFile = sourceFile
-            self.targetFile = targetFile
-        }
 
         mutating func report(_ problem: CorpusProblem) throws {
             if options.strict { throw problem }
