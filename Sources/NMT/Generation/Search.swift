@@ -69,14 +69,7 @@ public struct Generator {
         let V = logits.size(-1), rows = logits.count / V
         var result = [Float](repeating: 0, count: rows)
         result.withUnsafeMutableBufferPointer { out in
-            Parallel.forEach(rows) { r in
-                let row = logits.data + r * V
-                var m = -Float.infinity
-                for v in 0..<V { m = max(m, row[v]) }
-                var sum: Float = 0
-                for v in 0..<V { sum += expf(row[v] - m) }
-                out[r] = m + logf(sum)
-            }
+            Parallel.forEach(rows) { r in out[r] = Kernels.logSumExp(logits.data + r * V, count: V) }
         }
         return result
     }
