@@ -3,6 +3,15 @@ import Foundation
 /// Reading text one line at a time as bytes, so one line of invalid UTF-8 in a corpus can be
 /// reported by its number and skipped instead of silently turned into U+FFFD.
 public enum TextLines {
+    /// The bytes of a file; the error names the file and the reason in a few words.
+    public static func read(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError(source: url.relativePath, message: "cannot read the file (\(describeFileError(error)))")
+        }
+    }
+
     /// The text of `bytes` if they are well-formed UTF-8 (no overlong forms, no surrogates,
     /// nothing above U+10FFFF), or nil.
     public static func string(utf8 bytes: UnsafeBufferPointer<UInt8>) -> String? {

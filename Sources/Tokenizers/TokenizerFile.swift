@@ -7,13 +7,7 @@ import Foundation
 extension Tokenizer {
     /// Reads a tokenizer.json file.
     public convenience init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw TokenizerError(source: url.path, message: "cannot read the file (\(describeFileError(error)))")
-        }
-        try self.init(jsonData: data, source: url.path)
+        try self.init(jsonData: try TextLines.read(url), source: url.relativePath)
     }
 
     /// Reads tokenizer.json text; `source` names it in errors.
@@ -64,12 +58,12 @@ extension Tokenizer {
         do {
             try jsonData().write(to: temporary)
         } catch {
-            throw TokenizerError(source: url.path, message: "cannot write the file (\(describeFileError(error)))")
+            throw TokenizerError(source: url.relativePath, message: "cannot write the file (\(describeFileError(error)))")
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw TokenizerError(source: url.path, message: "cannot write the file (\(reason))")
+            throw TokenizerError(source: url.relativePath, message: "cannot write the file (\(reason))")
         }
     }
 
