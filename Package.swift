@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
