@@ -35,8 +35,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
-        .testTarget(name: "NMTTests", dependencies: ["NMT", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "TestSupport"]),
+        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,36 +5,7 @@ import XCTest
 /// `nmt evaluate`, run as the built binary. The expected lines are sacreBLEU 2.6.0's (see
 /// Tests/NMTTests/EvaluationTests.swift and Tests/Fixtures/sacrebleu/expected.py) with our version field.
 final class EvaluateCommandTests: XCTestCase {
-    /// The `nmt` executable: beside the test bundle (both are products of the same build), or in
-    /// `.build/release` of the package.
-    func binary() throws -> URL {
-        let besideTests = Bundle.main.executableURL.map { $0.deletingLastPathComponent().appendingPathComponent("nmt") }
-        let candidates = [besideTests, Fixtures.packageRoot.appendingPathComponent(".build/release/nmt")].compactMap { $0 }
-        return try XCTUnwrap(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-                             "no nmt binary in \(candidates.map(\.path))")
-    }
-
-    struct Outcome {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    func nmt(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       standardOutput: String(decoding: outputData, as: UTF8.self),
-                       standardError: String(decoding: errorData, as: UTF8.self))
-    }
+    func nmt(_ arguments: [String]) throws -> NMTProcess.Outcome { try NMTProcess.run(arguments) }
 
     func fixture(_ name: String) -> String { Fixtures.url("sacrebleu/\(name)").path }
 
