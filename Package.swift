@@ -29,14 +29,14 @@ let package = Package(
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
-        .testTarget(name: "NMTTests", dependencies: ["NMT", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "TestSupport"]),
+        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

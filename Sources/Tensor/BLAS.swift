@@ -9,7 +9,10 @@ import CBLAS
 public enum BLAS {
     /// C (M, N) = alpha · op(A) · op(B) + beta · C, all row-major. op transposes when asked, through
     /// the BLAS flags rather than a copy. `lda`, `ldb`, `ldc` default to the packed row strides.
-    @inlinable
+    ///
+    /// Large products are split across `Parallel.threads` workers — by rows of C, or by columns
+    /// when C is wide and short (the logits) — each a single-threaded BLAS call. The BLAS library's
+    /// own threads stay off: they spin while idle and would fight our workers for the cores.
     public static func gemm(
         transposeA: Bool, transposeB: Bool,
         m: Int, n: Int, k: Int,
@@ -24,6 +27,39 @@ public enum BLAS {
         let lda = lda ?? (transposeA ? m : k)
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
+        let workers = Parallel.threads
+        guard workers > 1, m * n * k >= parallelThreshold else {
+            sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        if m >= n || m >= 64 * workers {
+            // Rows of C ← rows of op(A): a row offset of A, or a column offset when transposed.
+            Parallel.forEach(workers) { worker in
+                let start = m * worker / workers, end = m * (worker + 1) / workers
+                guard end > start else { return }
+                sgemm(transposeA, transposeB, end - start, n, k, alpha,
+                      a + (transposeA ? start : start * lda), lda, b, ldb, beta, c + start * ldc, ldc)
+            }
+        } else {
+            // Columns of C ← columns of op(B): a column offset of B, or a row offset when transposed.
+            Parallel.forEach(workers) { worker in
+                let start = n * worker / workers, end = n * (worker + 1) / workers
+                guard end > start else { return }
+                sgemm(transposeA, transposeB, m, end - start, k, alpha,
+                      a, lda, b + (transposeB ? start * ldb : start), ldb, beta, c + start, ldc)
+            }
+        }
+    }
+
+    /// Below this many multiply-adds a product runs on one thread: splitting costs more than it saves.
+    public static let parallelThreshold = 1 << 20
+
+    @inline(__always)
+    private static func sgemm(
+        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

@@ -5,11 +5,11 @@ import Dispatch
 public enum Parallel {
     nonisolated(unsafe) public private(set) static var threads: Int = 1
 
-    /// Sets the number of threads for our loops and for BLAS.
+    /// Sets the number of threads for our loops, which also split the large matrix products
+    /// (`BLAS.gemm`); the BLAS library itself runs single-threaded.
     public static func configure(threads: Int) {
-        let n = max(1, threads)
-        Parallel.threads = n
-        BLAS.threads = n
+        Parallel.threads = max(1, threads)
+        BLAS.threads = 1
     }
 
     /// Runs `body(i)` for i in 0..<count, spread over `threads` workers in contiguous chunks.

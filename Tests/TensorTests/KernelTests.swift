@@ -18,6 +18,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Products large enough to be split across threads, by rows or by columns, in every
+    /// combination of transposes, against the triple loop.
+    func testSplitGemmMatchesReference() {
+        for (m, n, k) in [(300, 70, 90), (5, 3000, 100), (129, 1031, 17)] {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let a = GradientCheck.randomArray(m * k, seed: 50), b = GradientCheck.randomArray(k * n, seed: 51)
+                    var expected = [Float](repeating: 0, count: m * n)
+                    for i in 0..<m { for j in 0..<n {
+                        var sum: Float = 0
+                        for p in 0..<k {
+                            let x = transposeA ? a[p * m + i] : a[i * k + p]
+                            let y = transposeB ? b[j * k + p] : b[p * n + j]
+                            sum += x * y
+                        }
+                        expected[i * n + j] = 0.5 * sum + 2
+                    } }
+                    var c = [Float](repeating: 1, count: m * n)
+                    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, beta: 2, c: &c)
+                    XCTAssertLessThanOrEqual(maxDifference(c, expected), 1e-3, "gemm \(m)×\(n)×\(k) tA \(transposeA) tB \(transposeB)")
+                }
+            }
+        }
+    }
+
     func testLayerNormMatchesReference() {
         for (rows, width) in [(1, 2), (5, 7), (13, 33), (70, 256)] {
             let x = GradientCheck.randomArray(rows * width, seed: 4, scale: 3)
@@ -192,5 +217,32 @@ final class KernelTests: XCTestCase {
         tape.backward(from: GradientCheck.weightedSum(y, weights: r, tape: tape))
         for i in 0..<100 { XCTAssertEqual(x.gradient!.data[i], y.data[i] * r[i], accuracy: 1e-6) }
         XCTAssertTrue(Tape().dropout(x, probability: 0.25) === x, "no dropout outside training")
+    }
+}
+
+final class ExponentialTests: XCTestCase {
+    func testVectorExpMatchesLibm() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let fast = Kernels.exp(lanes)
+            for i in 0..<8 where lanes[i] < 88 {
+                let exact = expf(lanes[i])
+                worst = max(worst, abs(fast[i] - exact) / exact)
+            }
+            x += 0.1
+        }
+        XCTAssertLessThanOrEqual(worst, 3e-7, "relative error of the vector exp")
+    }
+
+    func testLogSumExpMatchesReferenceOnOddLengths() {
+        for count in [1, 7, 8, 9, 33, 8000] {
+            let x = GradientCheck.randomArray(count, seed: UInt64(count), scale: 5)
+            let m = Double(x.max()!)
+            let expected = m + log(x.map { exp(Double($0) - m) }.reduce(0, +))
+            let fast = x.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: count) }
+            XCTAssertEqual(Double(fast), expected, accuracy: 1e-5 * max(1, abs(expected)), "count \(count)")
+        }
     }
 }

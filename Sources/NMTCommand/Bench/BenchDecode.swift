@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import NMT
+import Tensor
+
+/// `nmt bench decode`: sentences/s of greedy and beam search on a randomly initialised model of
+/// the benchmark shape, the workload of ../shared/bench/ct2_decode_ref.py: 256 sources of 18
+/// tokens (EOS last), exactly 20 output tokens forced, batch 64.
+struct BenchDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decoding speed (sentences/s), greedy and beam search, on a random model of the benchmark shape.")
+
+    @OptionGroup var benchmark: BenchmarkOptions
+    @OptionGroup var shape: BenchmarkShape
+
+    @Option(help: "Source sentences.") var sentences = 256
+    @Option(help: "Tokens per source, EOS included.") var sourceLength = 18
+    @Option(help: "Output tokens forced per sentence.") var outputLength = 20
+    @Option(help: "Sentences per batch.") var batchSize = 64
+    @Option(help: "Beam sizes to measure, comma-separated.") var beams = "1,4"
+    @Option(help: "Threads for BLAS and our loops.") var threads = 2
+
+    func run() throws {
+        Parallel.configure(threads: threads)
+        Allocation.reuseFreedMemory()
+        let model = shape.randomModel(seed: 0)
+        var generator = SeededGenerator(seed: 1)
+        let V = model.config.vocabularySize
+        let sources = (0..<sentences).map { _ in
+            (0..<(sourceLength - 1)).map { _ in 2 + Int(generator.next() % UInt64(V - 3)) } + [model.config.eosId]
+        }
+        let searcher = Generator(model: model)
+        var figures: [BenchmarkFigure] = []
+        for beam in beams.split(separator: ",").compactMap({ Int($0) }) {
+            let options = SearchOptions(beamSize: beam, maxNewTokens: outputLength, maxLengthFactor: nil, minNewTokens: outputLength)
+            _ = searcher.generate(sources: Array(sources.prefix(8)), options: options)  // warm-up
+            let seconds = medianSeconds(repeats: benchmark.repeats) {
+                for start in stride(from: 0, to: sources.count, by: batchSize) {
+                    _ = searcher.generate(sources: Array(sources[start..<min(start + batchSize, sources.count)]), options: options)
+                }
+            }
+            let name = beam == 1 ? "decode greedy" : "decode beam \(beam)"
+            figures.append(BenchmarkFigure(benchmark: name, metric: "sentences_per_second", value: Double(sentences) / seconds, unit: "sentences/s"))
+            figures.append(BenchmarkFigure(benchmark: name, metric: "target_tokens_per_second",
+                                           value: Double(sentences * outputLength) / seconds, unit: "tokens/s"))
+        }
+        benchmark.report(figures)
+    }
+}
+
+/// The model shape of the benchmarks (and of ../shared/bench): D 256, H 4, F 1024, 3+3 layers,
+/// V 8000, ReLU, as ct2_decode_ref.py and torch_train_ref.py build it.
+struct BenchmarkShape: ParsableArguments {
+    @Option(help: "Model width D.") var modelWidth = 256
+    @Option(help: "Attention heads H.") var heads = 4
+    @Option(help: "Feed-forward width F.") var feedForward = 1024
+    @Option(help: "Encoder and decoder layers each.") var layers = 3
+    @Option(help: "Vocabulary size V.") var vocabulary = 8000
+
+    var config: ModelConfig {
+        ModelConfig(vocabularySize: vocabulary, modelWidth: modelWidth, encoderLayers: layers, decoderLayers: layers,
+                    heads: heads, feedForwardWidth: feedForward, activation: .relu, maxPositions: 512, dropout: 0.1)
+    }
+
+    /// Weights drawn as transformers initialises a fresh `MarianMTModel` (normal, std 0.02; layer
+    /// norms 1 and 0; pad row zero), which is what the peer scripts time.
+    func randomModel(seed: UInt64) -> Transformer {
+        let model = Transformer(config: config)
+        var generator = SeededGenerator(seed: seed)
+        for entry in model.parameters.entries {
+            let values = model.parameters.valueBuffer(entry.name)
+            let isNorm = entry.name.contains("layer_norm")
+            for i in values.indices {
+                if isNorm { values[i] = entry.name.hasSuffix(".weight") ? 1 : 0 }
+                else if entry.name.hasSuffix(".bias") || entry.name == "final_logits_bias" { values[i] = 0 }
+                else { values[i] = generator.nextNormal() * 0.02 }
+            }
+        }
+        let D = model.config.modelWidth, pad = model.config.padId
+        model.parameters.valueBuffer("model.shared.weight").baseAddress!.advanced(by: pad * D).update(repeating: 0, count: D)
+        return model
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import NMT
+import Tensor
+
+/// `--model` and `--threads`, shared by the commands that run a model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A model directory (config.json, model.safetensors, tokenizer.json). Default: the shipped English→French model.", valueName: "dir"))
+    var model: String?
+
+    @Option(help: "Threads for the matrix products and the attention heads.")
+    var threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Sets up threads and the allocator, and loads the translator.
+    func loadTranslator() throws -> Translator {
+        Parallel.configure(threads: threads)
+        Allocation.reuseFreedMemory()
+        return try Translator(directory: try modelDirectory())
+    }
+
+    func modelDirectory() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        guard let shipped = ShippedModel.locate() else {
+            throw CommandError("no model given and the shipped model (\(ShippedModel.relativePath)) was not found beside the nmt executable or in the package; pass --model DIR")
+        }
+        return shipped
+    }
+}
+
+/// The English→French model that ships in the repository's `models/en-fr`.
+enum ShippedModel {
+    static let relativePath = "models/en-fr"
+
+    /// `models/en-fr` in the first folder, walking up from the executable's own folder (in a
+    /// package checkout the executable sits in `.build/<triple>/release/`), that has one; then
+    /// under the current directory.
+    static func locate() -> URL? {
+        var folders: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            var folder = executable.deletingLastPathComponent()
+            for _ in 0..<6 {
+                folders.append(folder)
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return folders.map { $0.appendingPathComponent(relativePath) }
+            .first { FileManager.default.fileExists(atPath: $0.appendingPathComponent(ModelDirectory.configFile).path) }
+    }
+}
+
+/// Writes to a file through a temporary name that is renamed into place once everything is
+/// written, so a failed run leaves no partial output; or to standard output.
+final class OutputSink {
+    private let destination: URL?
+    private let temporary: URL?
+    private let handle: FileHandle
+
+    init(path: String?) throws {
+        guard let path else {
+            destination = nil
+            temporary = nil
+            handle = FileHandle.standardOutput
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary.path) else {
+            throw CommandError("\(path): cannot create the output file")
+        }
+        self.destination = url
+        self.temporary = temporary
+        self.handle = handle
+    }
+
+    func write(_ line: String) {
+        handle.write(Data((line + "\n").utf8))
+    }
+
+    /// Moves a file output into place.
+    func finish() throws {
+        guard let destination, let temporary else { return }
+        try handle.close()
+        guard rename(temporary.path, destination.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw CommandError("\(destination.path): cannot write the output file")
+        }
+    }
+
+    /// Removes a partial file output.
+    func abandon() {
+        guard let temporary else { return }
+        try? handle.close()
+        try? FileManager.default.removeItem(at: temporary)
+    }
+}
+
+/// A failure while running a command, reported as one line (`Error: …`) with exit code 1 —
+/// unlike `ValidationError`, which is for option mistakes and adds the usage text.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import NMT
+import Tokenizers
+
+/// `nmt translate`: a sentence from the command line, or lines from standard input or a file.
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Translate text with a model (by default the shipped English→French one).",
+        discussion: """
+            With a sentence as argument, prints its translation. Without one, translates standard \
+            input (or --input) line by line, writing one line per input line in order; an empty \
+            line gives an empty line.
+
+              nmt translate "I am a student."
+              nmt translate --beam 5 --n-best 3 --format json < sentences.txt
+            """
+    )
+
+    @Argument(help: "The sentence to translate; without it, lines are read from standard input or --input.")
+    var text: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: ArgumentHelp("Read sentences from this file, one a line.", valueName: "file"))
+    var input: String?
+
+    @Option(help: ArgumentHelp("Write translations to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Option(help: "Beam size; 1 is greedy search.")
+    var beam: Int = 4
+
+    @Option(help: "Translations per sentence, best first (at most the beam size).")
+    var nBest: Int = 1
+
+    @Option(help: "Rank hypotheses by log-probability / length^A.")
+    var lengthPenalty: Float = 1
+
+    @Option(help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
+    var maxLength: Int = 256
+
+    @Option(help: "Sentences translated together.")
+    var batchSize: Int = 32
+
+    @Option(help: "text: the translation (with --n-best > 1: 'line ||| translation ||| score'); json: one object a line.")
+    var format: TranslationFormat = .text
+
+    enum TranslationFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func validate() throws {
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
+        guard nBest >= 1, nBest <= beam else { throw ValidationError("--n-best must be between 1 and --beam (\(beam)), got \(nBest)") }
+        guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1, got \(maxLength)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard lengthPenalty.isFinite else { throw ValidationError("--length-penalty must be a finite number") }
+        if text != nil && input != nil { throw ValidationError("give either a sentence or --input, not both") }
+    }
+
+    func run() throws {
+        let translator = try modelOptions.loadTranslator()
+        let options = SearchOptions(beamSize: beam, nBest: nBest, lengthPenalty: lengthPenalty, maxNewTokens: maxLength)
+        let sink = try OutputSink(path: output)
+        do {
+            if let text {
+                try emit(translator.translate([text], options: options, batchSize: batchSize, warn: warn(firstLine: 1)),
+                         sources: [text], firstLine: 1, to: sink)
+            } else {
+                try translateLines(translator: translator, options: options, sink: sink)
+            }
+            try sink.finish()
+        } catch {
+            sink.abandon()
+            throw error
+        }
+    }
+
+    /// Streams the input in chunks so memory stays bounded whatever the file's size.
+    private func translateLines(translator: Translator, options: SearchOptions, sink: OutputSink) throws {
+        let source = input ?? "<stdin>"
+        let handle: FileHandle
+        if let input {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else { throw CommandError("\(input): no such file") }
+            guard !isDirectory.boolValue else { throw CommandError("\(input): is a directory, not a text file") }
+            guard let opened = FileHandle(forReadingAtPath: input) else { throw CommandError("\(input): cannot be read") }
+            handle = opened
+        } else {
+            handle = FileHandle.standardInput
+        }
+        let chunkSize = max(batchSize * 8, 256)
+        var lineNumber = 1
+        var chunk: [String] = []
+        func flush() throws {
+            let translations = translator.translate(chunk, options: options, batchSize: batchSize, warn: warn(firstLine: lineNumber))
+            try emit(translations, sources: chunk, firstLine: lineNumber, to: sink)
+            lineNumber += chunk.count
+            chunk.removeAll(keepingCapacity: true)
+        }
+        try LineReader.forEachLine(of: handle, source: source) { line in
+            chunk.append(line)
+            if chunk.count == chunkSize { try flush() }
+        }
+        if !chunk.isEmpty { try flush() }
+    }
+
+    private func warn(firstLine: Int) -> (Int, String) -> Void {
+        let source = input ?? (text == nil ? "<stdin>" : "argument")
+        return { index, message in printError("warning: \(source):\(firstLine + index): \(message)") }
+    }
+
+    private func emit(_ translations: [[Translation]], sources: [String], firstLine: Int, to sink: OutputSink) throws {
+        for (offset, (source, nBest)) in zip(sources, translations).enumerated() {
+            switch format {
+            case .text where nBest.count == 1 || self.nBest == 1:
+                sink.write(nBest.first?.text ?? "")
+            case .text:
+                for translation in nBest {
+                    sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
+                }
+            case .json:
+                let object: [String: Any] = [
+                    "source": source,
+                    "translations": nBest.map { ["text": $0.text, "score": Double($0.score), "tokens": $0.tokens, "ids": $0.ids] as [String: Any] },
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                sink.write(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// Reads a file handle line by line without loading it whole; a line that is not UTF-8 is an
+/// error naming its number.
+enum LineReader {
+    static func forEachLine(of handle: FileHandle, source: String, _ body: (String) throws -> Void) throws {
+        var buffer = Data()
+        var lineNumber = 0
+        func deliver(_ bytes: Data) throws {
+            lineNumber += 1
+            var bytes = bytes
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard let line = String(data: bytes, encoding: .utf8) else {
+                throw CommandError("\(source):\(lineNumber): not valid UTF-8")
+            }
+            if line.contains("\0") { throw CommandError("\(source):\(lineNumber): contains a NUL byte") }
+            try body(line)
+        }
+        while true {
+            let data = handle.readData(ofLength: 1 << 16)
+            if data.isEmpty { break }
+            buffer.append(data)
+            var start = buffer.startIndex
+            while let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                try deliver(buffer[start..<newline])
+                start = buffer.index(after: newline)
+            }
+            buffer = Data(buffer[start...])
+        }
+        if !buffer.isEmpty { try deliver(buffer) }
+    }
+}

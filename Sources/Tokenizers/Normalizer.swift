@@ -1,0 +1,142 @@
+import Foundation
+
+/// One step of a tokenizer.json `normalizer`: `NFKC` or `Lowercase` (a `Sequence` is a list of them).
+enum NormalizerStep: String, Sendable, Equatable {
+    case nfkc = "NFKC"
+    case lowercase = "Lowercase"
+}
+
+/// Normalizes text to UTF-8 bytes, as tokenizers' normalizers do.
+///
+/// NFKC through Foundation costs about 2 µs a sentence, more than everything else of encoding
+/// together, so two fast paths skip it: pure ASCII text, which NFKC leaves as it is, and text whose
+/// every scalar is in `QuickTable` (Latin, Greek, Cyrillic, general punctuation: all French text).
+struct Normalizer: Sendable, Equatable {
+    var steps: [NormalizerStep]
+
+    /// Appends the normalized form of `text` to `output`.
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        if steps.isEmpty {
+            output.append(contentsOf: text)
+            return
+        }
+        if isASCII(text) {
+            if steps.contains(.lowercase) {
+                for byte in text { output.append(byte &+ (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? 32 : 0)) }
+            } else {
+                output.append(contentsOf: text)
+            }
+            return
+        }
+        if steps == [.nfkc], QuickTable.shared.normalize(text, into: &output) { return }
+        var string = String(decoding: text, as: UTF8.self)
+        for step in steps {
+            switch step {
+            case .nfkc:
+                string = string.precomposedStringWithCompatibilityMapping
+            case .lowercase:
+                // tokenizers lowercases scalar by scalar (Rust's char::to_lowercase: the full
+                // mapping, no final-sigma context), which is what the scalar property gives.
+                var lowered = ""
+                for scalar in string.unicodeScalars { lowered += scalar.properties.lowercaseMapping }
+                string = lowered
+            }
+        }
+        output.append(contentsOf: string.utf8)
+    }
+}
+
+@inline(__always)
+func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    var i = 0
+    var bits: UInt64 = 0
+    while i + 8 <= bytes.count {
+        bits |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+        i += 8
+    }
+    while i < bytes.count {
+        bits |= UInt64(base[i])
+        i += 1
+    }
+    return bits & 0x8080_8080_8080_8080 == 0
+}
+
+/// NFKC of one scalar at a time, for the scalars where that is the NFKC of the text.
+///
+/// NFKC(text) is the concatenation of NFKC(scalar) when every scalar is a starter (canonical
+/// combining class 0) that cannot combine with the one before it (NFC_Quick_Check is not
+/// "Maybe"), and each NFKC(scalar) consists of such scalars too. In the covered ranges every
+/// "Maybe" scalar has a non-zero combining class, so the class test below is enough; the Indic
+/// vowel signs and Hangul jamo that are "Maybe" with class 0 lie outside them. The table is
+/// built once from Foundation's own NFKC, so it cannot disagree with the slow path.
+final class QuickTable: Sendable {
+    static let shared = QuickTable()
+
+    /// Scalars `0 ..< limit` are looked up; ranges outside `covered` are always slow.
+    private static let covered: [Range<UInt32>] = [0..<0x0900, 0x1E00..<0x2200]
+    private static let limit: UInt32 = 0x2200
+
+    private static let slow: UInt16 = 0
+    private static let unchanged: UInt16 = 1
+    /// `entries[scalar]`: slow, unchanged, or 2 + an index into `replacements`.
+    private let entries: [UInt16]
+    private let replacements: [[UInt8]]
+
+    private init() {
+        var entries = [UInt16](repeating: QuickTable.slow, count: Int(QuickTable.limit))
+        var replacements: [[UInt8]] = []
+        var candidates: [UInt32: String] = [:]
+        for range in QuickTable.covered {
+            for value in range {
+                guard let scalar = Unicode.Scalar(value), scalar.properties.canonicalCombiningClass == .notReordered
+                else { continue }
+                candidates[value] = String(scalar).precomposedStringWithCompatibilityMapping
+            }
+        }
+        func isUnchanged(_ scalar: Unicode.Scalar) -> Bool {
+            candidates[scalar.value].map { $0.unicodeScalars.elementsEqual([scalar]) } ?? false
+        }
+        for (value, normalized) in candidates {
+            if isUnchanged(Unicode.Scalar(value)!) {
+                entries[Int(value)] = QuickTable.unchanged
+            } else if normalized.unicodeScalars.allSatisfy(isUnchanged) {
+                entries[Int(value)] = UInt16(2 + replacements.count)
+                replacements.append(Array(normalized.utf8))
+            }
+        }
+        self.entries = entries
+        self.replacements = replacements
+    }
+
+    /// Appends NFKC(`text`) and returns true, or returns false (leaving `output` as it was) when
+    /// some scalar needs the full algorithm.
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
+        let mark = output.count
+        var i = 0
+        while i < text.count {
+            let lead = text[i]
+            var value: UInt32
+            let length: Int
+            switch lead {
+            case 0..<0x80: value = UInt32(lead); length = 1
+            case 0xC0..<0xE0: value = UInt32(lead & 0x1F); length = 2
+            case 0xE0..<0xF0: value = UInt32(lead & 0x0F); length = 3
+            default: value = UInt32(lead & 0x07); length = 4
+            }
+            for k in 1..<length { value = value << 6 | UInt32(text[i + k] & 0x3F) }
+            guard value < QuickTable.limit else { output.removeSubrange(mark...); return false }
+            switch entries[Int(value)] {
+            case QuickTable.slow:
+                output.removeSubrange(mark...)
+                return false
+            case QuickTable.unchanged:
+                output.append(contentsOf: text[i..<i + length])
+            case let index:
+                output.append(contentsOf: replacements[Int(index) - 2])
+            }
+            i += length
+        }
+        return true
+    }
+}

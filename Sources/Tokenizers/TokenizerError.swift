@@ -1,0 +1,16 @@
+/// What went wrong reading or using a tokenizer or a corpus: one line that names the file (or
+/// `<memory>`, `<stdin>`) and the problem, e.g.
+/// `vocab/x.json: unsupported pre_tokenizer "ByteLevel" (nmt reads Metaspace)`.
+public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file (or `<memory>`) the problem is in, with `:line` where one is known.
+    public var source: String
+    /// What is wrong, in words.
+    public var message: String
+
+    public init(source: String, message: String) {
+        self.source = source
+        self.message = message
+    }
+
+    public var description: String { "\(source): \(message)" }
+}
