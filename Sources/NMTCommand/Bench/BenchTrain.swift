@@ -29,7 +29,7 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         Parallel.configure(threads: threads)
-        if ProcessInfo.processInfo.environment["NOMALLOPT"] == nil { TrainingMemory.configureAllocator() }
+        Allocation.reuseFreedMemory()
         let config = ModelPreset.small.config(vocabularySize: vocabulary)
         let model = Transformer(config: config)
         var generator = SeededGenerator(seed: 0)
@@ -38,7 +38,6 @@ struct BenchTrain: ParsableCommand {
             // Any id but EOS (0) and pad (V − 1), as the reference draws ids 4 ..< V.
             (0..<length).map { _ in 1 + Int(generator.next() % UInt64(vocabulary - 2)) }
         }
-        FileHandle.standardError.write("after init: \(TrainingMemory.peakResidentMegabytes())\n".data(using: .utf8)!)
         let data = TeacherForcedBatch(sources: (0..<batch).map { _ in randomSequence(sourceLength) },
                                       targets: (0..<batch).map { _ in randomSequence(targetLength) },
                                       padId: config.padId, decoderStartId: config.decoderStartId)
