@@ -32,19 +32,11 @@ public final class ParameterUpdater {
     /// Updates made so far.
     public var step: Int { adam.step }
 
-    /// Loss of `batch` on `tape` (forward only; the tape records when it is a recording tape).
-    public func loss(_ batch: TeacherForcedBatch, tape: Tape) -> Tensor {
-        let encoded = model.encode(batch.source, tape: tape)
-        let decoded = model.decode(inputIds: batch.decoderInput, batch: batch.batch, length: batch.targetLength,
-                                   encoderOutput: encoded, tape: tape)
-        return model.loss(hidden: decoded.hidden, labels: batch.labels, smoothing: labelSmoothing, tape: tape)
-    }
-
     /// One training step with dropout drawn from `generator` (advanced in place).
     /// A non-finite loss or gradient norm leaves the parameters and the optimizer untouched.
     public func train(_ batch: TeacherForcedBatch, generator: inout SeededGenerator) -> StepResult {
         let tape = Tape(recording: true, training: true, generator: generator)
-        let lossTensor = loss(batch, tape: tape)
+        let lossTensor = model.loss(batch, smoothing: labelSmoothing, tape: tape)
         generator = tape.generator
         let lossValue = lossTensor.scalar
         let lr = schedule.rate(step: adam.step + 1)
@@ -69,5 +61,16 @@ public final class ParameterUpdater {
             adam.update(parameters: parameters.values, gradients: parameters.gradients, learningRate: Float(lr))
         }
         return StepResult(loss: lossValue, targetTokens: batch.targetTokens, gradientNorm: norm, learningRate: lr)
+    }
+}
+
+extension Transformer {
+    /// The mean label-smoothed cross-entropy of `batch` under teacher forcing, on `tape` (which
+    /// records, and drops out, when it is a training tape).
+    public func loss(_ batch: TeacherForcedBatch, smoothing: Float, tape: Tape) -> Tensor {
+        let encoded = encode(batch.source, tape: tape)
+        let decoded = decode(inputIds: batch.decoderInput, batch: batch.batch, length: batch.targetLength,
+                             encoderOutput: encoded, tape: tape)
+        return loss(hidden: decoded.hidden, labels: batch.labels, smoothing: smoothing, tape: tape)
     }
 }
