@@ -66,6 +66,10 @@ public enum Checkpoint {
         for older in try completeCheckpoints(in: root) where older.step < state.step {
             try? manager.removeItem(at: older.url)
         }
+        // Leftovers of saves that were killed.
+        for name in (try? manager.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".\(prefix)") && name.hasSuffix(".tmp") {
+            try? manager.removeItem(at: root.appendingPathComponent(name))
+        }
         return final
     }
 
