@@ -114,6 +114,7 @@ struct Train: ParsableCommand {
         let trainer: Trainer
         if let resume {
             trainer = try Trainer.resume(from: URL(fileURLWithPath: resume), options: trainingOptions, output: outputURL)
+            print("resuming from \(trainer.resumedFrom!.path) at step \(trainer.state.step)")
         } else {
             let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: self.tokenizer!))
             trainer = try Trainer(config: try modelConfig(tokenizer: tokenizer), tokenizer: tokenizer,

@@ -27,6 +27,8 @@ public final class Trainer {
     /// Where the best model goes (a model directory), with `checkpoints/` and `training-log.jsonl` inside.
     public let output: URL
     public private(set) var state: TrainingState
+    /// The checkpoint this trainer continues, if it was resumed.
+    public private(set) var resumedFrom: URL?
     /// Which validation figure picks the best model and drives early stopping.
     public var bestBy: ValidationMetric = .loss
     /// BLEU and chrF on lowercased text.
@@ -66,7 +68,7 @@ public final class Trainer {
         options.seed = loaded.state.seed
         let trainer = try Trainer(model: loaded.model, tokenizer: tokenizer, options: options, output: output, state: loaded.state)
         trainer.updater.adam.restore(step: loaded.adamStep, firstMoment: loaded.firstMoment, secondMoment: loaded.secondMoment)
-        trainer.onEvent(.message("resuming from \(directory.path) at step \(loaded.state.step)"))
+        trainer.resumedFrom = directory
         return trainer
     }
 
