@@ -16,19 +16,19 @@ extension Tape {
                               bias: bias?.data, outFeatures: outFeatures, y: y.data)
         let dropping = isTraining && p > 0
         let scale: Float = dropping ? 1 / (1 - p) : 1
+        let (values, count) = (y.data, y.count)
         if dropping {
             precondition(p < 1, "dropout probability \(p) must be below 1")
-            let mask = Kernels.dropoutMask(count: y.count, probability: p, generator: &generator)
-            for i in 0..<y.count { y.data[i] = mask[i] != 0 && y.data[i] > 0 ? y.data[i] * scale : 0 }
+            Kernels.reluDropoutInPlace(values, count: count, probability: p, generator: &generator)
         } else {
-            for i in 0..<y.count { y.data[i] = max(y.data[i], 0) }
+            for i in 0..<count { values[i] = max(values[i], 0) }
         }
         guard needsGradient(x, weight, bias) else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
             // dy becomes d pre-activation in place; y's gradient is not read again.
-            for i in 0..<y.count { dy.data[i] = y.data[i] > 0 ? dy.data[i] * scale : 0 }
+            Kernels.reluDropoutBackward(y: y.data, dy: dy.data, count: count, scale: scale)
             Tape.linearBackward(x, weight: weight, bias: bias, dy: dy.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
             y.gradient = nil
         }
@@ -51,7 +51,8 @@ extension Tape {
             mask = Kernels.dropoutMask(count: y.count, probability: p, generator: &generator)
             Kernels.applyDropout(y.data, mask: mask, scale: scale, count: y.count, into: y.data)
         }
-        for i in 0..<y.count { y.data[i] += residual.data[i] }
+        let (sum, addend) = (y.data, residual.data)
+        for i in 0..<y.count { sum[i] += addend[i] }
         guard needsGradient(x, weight, bias, residual) else { return y }
         y.requiresGradient = true
         record { [weak y] in
@@ -59,7 +60,8 @@ extension Tape {
             if residual.requiresGradient {
                 let (dr, accumulate) = residual.gradientDestination()
                 if accumulate {
-                    for i in 0..<dy.count { dr[i] += dy.data[i] }
+                    let upstream = dy.data
+                    for i in 0..<dy.count { dr[i] += upstream[i] }
                 } else {
                     dr.update(from: dy.data, count: dy.count)
                 }
@@ -103,8 +105,8 @@ extension Tape {
         let (rows, D, V) = linearShape(hidden, weight: weight, bias: bias)
         precondition(labels.count == rows, "projectedCrossEntropy: \(labels.count) labels for \(rows) rows")
         precondition(labels.allSatisfy { ($0 >= 0 && Int($0) < V) || $0 == ignoreLabel }, "projectedCrossEntropy: label outside the vocabulary")
-        // About 16 MB of logits a chunk: GEMMs stay large, memory small.
-        let chunk = max(1, min(rows, chunkRows ?? max(64, (1 << 22) / V)))
+        // About 8 MB of logits a chunk (256 rows at V 8000): GEMMs stay large, memory small.
+        let chunk = max(1, min(rows, chunkRows ?? max(64, (1 << 21) / V)))
         let recording = needsGradient(hidden, weight, bias)
         let counted = labels.reduce(0) { $0 + ($1 == ignoreLabel ? 0 : 1) }
         let dHidden = recording && hidden.requiresGradient ? Tensor(uninitialized: hidden.shape) : nil

@@ -31,13 +31,8 @@ extension Kernels {
                 let (maximum, sumLogits) = maximumAndSum(row, count: V)
                 let labelLogit = row[Int(label)]  // read before the gradient overwrites the row
                 // One exp per logit: the gradient pass reuses the exponentials stored here.
-                var sumExp: Float = 0
-                if let gradient {
-                    let g = gradient + r * V
-                    for v in 0..<V { let e = expf(row[v] - maximum); g[v] = e; sumExp += e }
-                } else {
-                    for v in 0..<V { sumExp += expf(row[v] - maximum) }
-                }
+                let sumExp = gradient.map { storeExponentials(row, count: V, shift: maximum, into: $0 + r * V) }
+                    ?? sumOfExponentials(row, count: V, shift: maximum)
                 let logSumExp = maximum + logf(sumExp)
                 let nll = logSumExp - labelLogit
                 let smoothTerm = logSumExp - sumLogits / Float(V)
@@ -46,7 +41,13 @@ extension Kernels {
                     let g = gradient + r * V
                     let uniform = smoothing / Float(V) * inverseCount
                     let scale = inverseCount / sumExp
-                    for v in 0..<V { g[v] = g[v] * scale - uniform }
+                    var v = 0
+                    while v + 8 <= V {
+                        let lanes = UnsafeRawPointer(g + v).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(g + v).storeBytes(of: lanes * scale - uniform, as: SIMD8<Float>.self)
+                        v += 8
+                    }
+                    while v < V { g[v] = g[v] * scale - uniform; v += 1 }
                     g[Int(label)] -= (1 - smoothing) * inverseCount
                 }
             }
@@ -54,17 +55,33 @@ extension Kernels {
         return (Float(rowLosses.reduce(0, +) * Double(inverseCount)), counted)
     }
 
-    /// max and Σ of `count` values, with sixteen lanes (a plain loop would not vectorize: float
-    /// addition is not associative).
+    /// out[i] = e^(x[i] − shift) (x and out may be the same buffer); returns their sum.
+    @inline(__always)
+    static func storeExponentials(_ x: UnsafePointer<Float>, count: Int, shift: Float, into out: UnsafeMutablePointer<Float>) -> Float {
+        var sums = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let e = exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - shift)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            sums += e
+            i += 8
+        }
+        var sum = sums.sum()
+        while i < count { let e = expf(x[i] - shift); out[i] = e; sum += e; i += 1 }
+        return sum
+    }
+
+    /// max and Σ of `count` values, eight lanes at a time (a plain loop would not vectorize:
+    /// float addition is not associative).
     @inline(__always)
     static func maximumAndSum(_ x: UnsafePointer<Float>, count: Int) -> (maximum: Float, sum: Float) {
-        var maxima = SIMD16<Float>(repeating: -.infinity), sums = SIMD16<Float>()
+        var maxima = SIMD8<Float>(repeating: -.infinity), sums = SIMD8<Float>()
         var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            maxima = pointwiseMax(maxima, v)
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            maxima.replace(with: v, where: v .> maxima)
             sums += v
-            i += 16
+            i += 8
         }
         var maximum = maxima.max(), sum = sums.sum()
         while i < count { maximum = max(maximum, x[i]); sum += x[i]; i += 1 }

@@ -4,17 +4,47 @@ extension Kernels {
     /// its four 16-bit quarters (drop when the quarter is below round(p · 2¹⁶)), so p is applied
     /// to within 2⁻¹⁷ and the mask costs a quarter of the draws of one float per element.
     public static func dropoutMask(count: Int, probability p: Float, generator: inout SeededGenerator) -> [UInt8] {
-        let threshold = UInt64((Double(p) * 65536).rounded())
-        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var i = 0
-            while i < count {
-                let bits = generator.next()
-                for quarter in 0..<min(4, count - i) {
-                    buffer[i + quarter] = (bits >> (16 * UInt64(quarter))) & 0xFFFF < threshold ? 0 : 1
-                }
-                i += 4
-            }
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            forEachDropoutDecision(count: count, probability: p, generator: &generator) { i, keep in buffer[i] = keep ? 1 : 0 }
             initialized = count
+        }
+    }
+
+    /// y = dropout(relu(y)) in place, the draws exactly as `dropoutMask` makes them; y > 0
+    /// afterwards exactly where the input was positive and kept (what the backward needs).
+    public static func reluDropoutInPlace(_ y: UnsafeMutablePointer<Float>, count: Int, probability p: Float,
+                                          generator: inout SeededGenerator) {
+        let scale = 1 / (1 - p)
+        forEachDropoutDecision(count: count, probability: p, generator: &generator) { i, keep in
+            y[i] = keep ? max(y[i], 0) * scale : 0
+        }
+    }
+
+    /// Backward of `reluDropoutInPlace` from its output, in place: dy = y > 0 ? dy · scale : 0.
+    public static func reluDropoutBackward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        var i = 0
+        while i + 8 <= count {
+            let values = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            var g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self) * scale
+            g.replace(with: 0, where: values .<= 0)
+            UnsafeMutableRawPointer(dy + i).storeBytes(of: g, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { dy[i] = y[i] > 0 ? dy[i] * scale : 0; i += 1 }
+    }
+
+    /// Calls `body(i, keep)` for i in 0 ..< count, four decisions per 64-bit draw.
+    @inline(__always)
+    static func forEachDropoutDecision(count: Int, probability p: Float, generator: inout SeededGenerator,
+                                       _ body: (Int, Bool) -> Void) {
+        let threshold = UInt64((Double(p) * 65536).rounded())
+        var i = 0
+        while i < count {
+            let bits = generator.next()
+            for quarter in 0..<min(4, count - i) {
+                body(i + quarter, (bits >> (16 * UInt64(quarter))) & 0xFFFF >= threshold)
+            }
+            i += 4
         }
     }
 
