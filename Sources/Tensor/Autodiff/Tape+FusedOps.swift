@@ -51,8 +51,7 @@ extension Tape {
             mask = Kernels.dropoutMask(count: y.count, probability: p, generator: &generator)
             Kernels.applyDropout(y.data, mask: mask, scale: scale, count: y.count, into: y.data)
         }
-        let (sum, addend) = (y.data, residual.data)
-        for i in 0..<y.count { sum[i] += addend[i] }
+        Kernels.add(residual.data, into: y.data, count: y.count)
         guard needsGradient(x, weight, bias, residual) else { return y }
         y.requiresGradient = true
         record { [weak y] in
@@ -60,8 +59,7 @@ extension Tape {
             if residual.requiresGradient {
                 let (dr, accumulate) = residual.gradientDestination()
                 if accumulate {
-                    let upstream = dy.data
-                    for i in 0..<dy.count { dr[i] += upstream[i] }
+                    Kernels.add(dy.data, into: dr, count: dy.count)
                 } else {
                     dr.update(from: dy.data, count: dy.count)
                 }

@@ -15,29 +15,43 @@ extension Kernels {
     public static func reluDropoutInPlace(_ y: UnsafeMutablePointer<Float>, count: Int, probability p: Float,
                                           generator: inout SeededGenerator) {
         let scale = 1 / (1 - p)
-        forEachDropoutDecision(count: count, probability: p, generator: &generator) { i, keep in
-            y[i] = keep ? max(y[i], 0) * scale : 0
+        let threshold = dropoutThreshold(p)
+        // The draws in order on one thread (cheap), the decisions over all threads.
+        let words = (count + 3) / 4
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { bits in
+            for w in 0..<words { bits[w] = generator.next() }
+            Parallel.forEach(words, minimumPerWorker: 1 << 14) { w in
+                for quarter in 0..<min(4, count - 4 * w) {
+                    let i = 4 * w + quarter
+                    let keep = (bits[w] >> (16 * UInt64(quarter))) & 0xFFFF >= threshold
+                    y[i] = keep ? max(y[i], 0) * scale : 0
+                }
+            }
         }
     }
 
+    /// A 16-bit draw below this drops: round(p · 2¹⁶).
+    @inline(__always)
+    static func dropoutThreshold(_ p: Float) -> UInt64 { UInt64((Double(p) * 65536).rounded()) }
+
     /// Backward of `reluDropoutInPlace` from its output, in place: dy = y > 0 ? dy · scale : 0.
     public static func reluDropoutBackward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
-        var i = 0
-        while i + 8 <= count {
+        let blocks = count / 8
+        Parallel.forEach(blocks, minimumPerWorker: 1 << 13) { b in
+            let i = 8 * b
             let values = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
             var g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self) * scale
             g.replace(with: 0, where: values .<= 0)
             UnsafeMutableRawPointer(dy + i).storeBytes(of: g, as: SIMD8<Float>.self)
-            i += 8
         }
-        while i < count { dy[i] = y[i] > 0 ? dy[i] * scale : 0; i += 1 }
+        for i in (8 * blocks)..<count { dy[i] = y[i] > 0 ? dy[i] * scale : 0 }
     }
 
     /// Calls `body(i, keep)` for i in 0 ..< count, four decisions per 64-bit draw.
     @inline(__always)
     static func forEachDropoutDecision(count: Int, probability p: Float, generator: inout SeededGenerator,
                                        _ body: (Int, Bool) -> Void) {
-        let threshold = UInt64((Double(p) * 65536).rounded())
+        let threshold = dropoutThreshold(p)
         var i = 0
         while i < count {
             let bits = generator.next()
@@ -55,9 +69,16 @@ extension Kernels {
         into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
         if accumulate {
-            for i in 0..<count { y[i] += mask[i] != 0 ? x[i] * scale : 0 }
+            Parallel.forEach(count, minimumPerWorker: 1 << 15) { i in y[i] += mask[i] != 0 ? x[i] * scale : 0 }
         } else {
-            for i in 0..<count { y[i] = mask[i] != 0 ? x[i] * scale : 0 }
+            Parallel.forEach(count, minimumPerWorker: 1 << 15) { i in y[i] = mask[i] != 0 ? x[i] * scale : 0 }
         }
+    }
+}
+
+extension Kernels {
+    /// y += x, elementwise over `count` values, over all threads.
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEach(count, minimumPerWorker: 1 << 15) { i in y[i] += x[i] }
     }
 }

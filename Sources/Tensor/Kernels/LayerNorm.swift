@@ -63,25 +63,40 @@ extension Kernels {
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
         dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
     ) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { inverseWeight in
+        // Rows split over the workers; each sums its own dWeight and dBias, added up at the end.
+        let workers = max(1, min(Parallel.threads, rows / 64))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width * (1 + 2 * workers)) { scratch in
+            let inverseWeight = scratch.baseAddress!
+            let partials = inverseWeight + width  // (workers, 2, width)
             for i in 0..<width { inverseWeight[i] = 1 / weight[i] }
-            for r in 0..<rows {
-                let yr = y + r * width, dyr = dy + r * width
-                let s = rstd[r]
-                var meanD: Float = 0, meanDX: Float = 0
-                for i in 0..<width {
-                    let dNorm = dyr[i] * weight[i]
-                    meanD += dNorm
-                    meanDX += dNorm * (yr[i] - bias[i]) * inverseWeight[i]
+            partials.initialize(repeating: 0, count: 2 * width * workers)
+            Parallel.forEach(workers) { worker in
+                let dWeightPart = partials + 2 * width * worker, dBiasPart = dWeightPart + width
+                for r in (rows * worker / workers)..<(rows * (worker + 1) / workers) {
+                    let yr = y + r * width, dyr = dy + r * width
+                    let s = rstd[r]
+                    var meanD: Float = 0, meanDX: Float = 0
+                    for i in 0..<width {
+                        let dNorm = dyr[i] * weight[i]
+                        meanD += dNorm
+                        meanDX += dNorm * (yr[i] - bias[i]) * inverseWeight[i]
+                    }
+                    meanD /= Float(width)
+                    meanDX /= Float(width)
+                    for i in 0..<width {
+                        let xHat = (yr[i] - bias[i]) * inverseWeight[i]
+                        let g = s * (dyr[i] * weight[i] - meanD - xHat * meanDX)
+                        if let dx { dx[r * width + i] = accumulate ? dx[r * width + i] + g : g }
+                        dWeightPart[i] += dyr[i] * xHat
+                        dBiasPart[i] += dyr[i]
+                    }
                 }
-                meanD /= Float(width)
-                meanDX /= Float(width)
+            }
+            for worker in 0..<workers {
+                let dWeightPart = partials + 2 * width * worker, dBiasPart = dWeightPart + width
                 for i in 0..<width {
-                    let xHat = (yr[i] - bias[i]) * inverseWeight[i]
-                    let g = s * (dyr[i] * weight[i] - meanD - xHat * meanDX)
-                    if let dx { dx[r * width + i] = accumulate ? dx[r * width + i] + g : g }
-                    dWeight?[i] += dyr[i] * xHat
-                    dBias?[i] += dyr[i]
+                    dWeight?[i] += dWeightPart[i]
+                    dBias?[i] += dBiasPart[i]
                 }
             }
         }
