@@ -33,8 +33,9 @@ final class IncrementalDecoder {
     private(set) var lastSelfAttention: [Tensor] = []
     private(set) var lastCrossAttention: [Tensor] = []
 
-    /// Prepares decoding of `encoderOutput`'s sources, each repeated `copies` times (the beams).
-    init(model: Transformer, encoderOutput: EncoderOutput, copies: Int, capacity: Int) {
+    /// Prepares decoding of `encoderOutput`'s sources, each repeated `copies` times, with room for
+    /// up to `rowCapacity` rows later (beam search starts with one row a sentence and grows to k).
+    init(model: Transformer, encoderOutput: EncoderOutput, copies: Int, capacity: Int, rowCapacity: Int? = nil) {
         let tape = Tape.inference
         self.model = model
         let B = encoderOutput.memory.size(0), S = encoderOutput.memory.size(1), D = model.config.modelWidth
@@ -47,8 +48,9 @@ final class IncrementalDecoder {
         let memory = copies == 1 ? encoderOutput.memory : IncrementalDecoder.gather(encoderOutput.memory, rows: rowSources)
         crossKeysAndValues = model.decoderLayers.map { $0.crossAttention.projectKeysAndValues(memory, tape: tape) }
         keyPadding = rowSources.flatMap { encoderOutput.keyPadding[($0 * S)..<(($0 + 1) * S)] }
-        selfCache = model.decoderLayers.map { _ in Tensor(uninitialized: [B * copies, capacity, 2 * D]) }
-        spareCache = model.decoderLayers.map { _ in Tensor(uninitialized: [B * copies, capacity, 2 * D]) }
+        let cacheRows = max(rowCapacity ?? 0, B * copies)
+        selfCache = model.decoderLayers.map { _ in Tensor(uninitialized: [cacheRows, capacity, 2 * D]) }
+        spareCache = model.decoderLayers.map { _ in Tensor(uninitialized: [cacheRows, capacity, 2 * D]) }
     }
 
     /// Feeds one token per row at position `length` and returns the logits (rows, V).

@@ -135,14 +135,16 @@ public struct Generator {
     private func beam(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [[Hypothesis]] {
         let config = model.config
         let k = options.beamSize, V = config.vocabularySize, B = limits.count
-        // At the start every beam of a sentence is the same; only the first one is expanded.
-        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: k, capacity: limits.max()!)
+        // At the start every beam of a sentence would be the same: decode one row a sentence, and
+        // let the first step's best k continuations fan out into k rows.
+        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: 1, capacity: limits.max()!, rowCapacity: B * k)
         var beams = (0..<B).map { _ in (0..<k).map { j in Beam(ids: [], logProbabilities: [], sum: j == 0 ? 0 : -.infinity) } }
         var finished = [[Hypothesis]](repeating: [], count: B)
-        var live = Array(0..<B)   // sentences whose k beams occupy decoder rows live.index · k ..< +k
-        var next = [Int32](repeating: Int32(config.decoderStartId), count: B * k)
+        var live = Array(0..<B)   // sentences whose beams occupy decoder rows live.index · rowsPer ..< +rowsPer
+        var next = [Int32](repeating: Int32(config.decoderStartId), count: B)
 
         for step in 0..<limits.max()! {
+            let rowsPer = step == 0 ? 1 : k
             let logits = decoder.step(ids: next)
             let normalizers = logSumExp(logits)
             var keepRows: [Int] = [], stillLive: [Int] = []
@@ -152,7 +154,7 @@ public struct Generator {
                 var top: [(sum: Float, beam: Int, token: Int)] = []
                 top.reserveCapacity(2 * k + 1)
                 for j in 0..<k where beams[sentence][j].sum > -.infinity {
-                    let row = slot * k + j
+                    let row = slot * rowsPer + j
                     let z = logits.data + row * V, base = beams[sentence][j].sum - normalizers[row]
                     for v in 0..<V where v != config.padId && (step >= options.minNewTokens || v != config.eosId) {
                         let candidate = base + z[v]
@@ -166,7 +168,8 @@ public struct Generator {
                 var successors: [Beam] = [], parents: [Int] = []
                 for (rank, candidate) in top.enumerated() {
                     let parent = beams[sentence][candidate.beam]
-                    let logProbability = logits.data[(slot * k + candidate.beam) * V + candidate.token] - normalizers[slot * k + candidate.beam]
+                    let parentRow = slot * rowsPer + candidate.beam
+                    let logProbability = logits.data[parentRow * V + candidate.token] - normalizers[parentRow]
                     if candidate.token == config.eosId {
                         // transformers keeps an EOS only when it ranks among the first k.
                         if rank < k {
@@ -177,12 +180,12 @@ public struct Generator {
                         }
                     } else if successors.count < k {
                         successors.append(Beam(ids: parent.ids + [candidate.token], logProbabilities: parent.logProbabilities + [logProbability], sum: candidate.sum))
-                        parents.append(slot * k + candidate.beam)
+                        parents.append(parentRow)
                     }
                 }
                 while successors.count < k {  // fewer than k continuations: pad with dead beams
                     successors.append(Beam(ids: [], logProbabilities: [], sum: -.infinity))
-                    parents.append(slot * k)
+                    parents.append(slot * rowsPer)
                 }
                 beams[sentence] = successors
                 if finished[sentence].count >= k { continue }

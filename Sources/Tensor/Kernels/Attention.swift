@@ -70,6 +70,10 @@ extension Kernels {
         probabilities: UnsafeMutablePointer<Float>, out: StridedRows
     ) {
         let (T, S, H, Dh) = (shape.queries, shape.keys, shape.heads, shape.headWidth)
+        if T == 1 {
+            singleQueryAttention(shape: shape, scale: scale, q: q, k: k, v: v, mask: mask, probabilities: probabilities, out: out)
+            return
+        }
         Parallel.forEach(shape.batch * H) { bh in
             let b = bh / H, h = bh % H
             let p = probabilities + bh * T * S
@@ -86,6 +90,50 @@ extension Kernels {
                       b: v.head(batch: b, head: h, width: Dh), ldb: v.rowStride,
                       beta: 0, c: out.head(batch: b, head: h, width: Dh), ldc: out.rowStride)
         }
+    }
+
+    /// The one-query case of `attentionForward` (a decoding step): dot products and the weighted
+    /// sum as plain loops, because two BLAS calls per (row, head) on a 1 × Dh query cost more in
+    /// call and packing overhead than the arithmetic they do.
+    static func singleQueryAttention(
+        shape: AttentionShape, scale: Float, q: StridedRows, k: StridedRows, v: StridedRows, mask: AttentionMask,
+        probabilities: UnsafeMutablePointer<Float>, out: StridedRows
+    ) {
+        let (S, H, Dh) = (shape.keys, shape.heads, shape.headWidth)
+        Parallel.forEach(shape.batch, minimumPerWorker: 4) { b in
+            for h in 0..<H {
+                let p = probabilities + (b * H + h) * S
+                let query = q.head(batch: b, head: h, width: Dh)
+                let keys = k.head(batch: b, head: h, width: Dh)
+                for s in 0..<S { p[s] = scale * dot(query, keys + s * k.rowStride, count: Dh) }
+                maskedSoftmaxRow(p, count: S, visible: mask.visibleKeys(batch: b, query: 0, keys: S),
+                                 padding: mask.keyPadding.map { $0 + b * S })
+                let o = out.head(batch: b, head: h, width: Dh)
+                o.update(repeating: 0, count: Dh)
+                let values = v.head(batch: b, head: h, width: Dh)
+                for s in 0..<S where p[s] != 0 {
+                    let weight = p[s], row = values + s * v.rowStride
+                    for d in 0..<Dh { o[d] += weight * row[d] }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 8 <= count {
+            lanes += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
     }
 
     /// Backward of `attentionForward`, accumulating into dq, dk, dv (which may be column ranges
