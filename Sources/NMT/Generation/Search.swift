@@ -83,7 +83,7 @@ public struct Generator {
     private func greedy(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [Hypothesis] {
         let config = model.config
         let B = limits.count, V = config.vocabularySize
-        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: 1, capacity: limits.max()!)
+        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!)
         var results = [Hypothesis](repeating: Hypothesis(ids: [], tokenLogProbabilities: [], score: 0), count: B)
         var live = Array(0..<B)                      // sentence of each decoder row
         var next = [Int32](repeating: Int32(config.decoderStartId), count: B)
@@ -137,7 +137,7 @@ public struct Generator {
         let k = options.beamSize, V = config.vocabularySize, B = limits.count
         // At the start every beam of a sentence would be the same: decode one row a sentence, and
         // let the first step's best k continuations fan out into k rows.
-        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: 1, capacity: limits.max()!, rowCapacity: B * k)
+        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!, rowCapacity: B * k)
         var beams = (0..<B).map { _ in (0..<k).map { j in Beam(ids: [], logProbabilities: [], sum: j == 0 ? 0 : -.infinity) } }
         var finished = [[Hypothesis]](repeating: [], count: B)
         var live = Array(0..<B)   // sentences whose beams occupy decoder rows live.index · rowsPer ..< +rowsPer
