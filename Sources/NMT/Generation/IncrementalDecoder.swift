@@ -105,7 +105,7 @@ final class IncrementalDecoder {
                 }
             }
             let h2 = layer.crossAttentionNorm(tape.add(h1, tape.linear(crossed, weight: cross.outWeight, bias: cross.outBias)), tape: tape)
-            x = layer.finalNorm(tape.add(h2, layer.feedForward(h2, tape: tape)), tape: tape)
+            x = layer.finalNorm(layer.feedForward(h2, residualDropout: 0, tape: tape), tape: tape)
         }
         length += 1
         return model.logits(x.reshaped([rows, D]), tape: tape)

@@ -78,15 +78,38 @@ public struct AttentionMask {
     }
 }
 
+/// Dropout on the attention probabilities (training only): probability (b, h, t, s) is kept and
+/// scaled by `scale` = 1 / (1 − p) where `mask` is 1, and dropped where it is 0.
+public struct AttentionDropout {
+    /// (B, H, T, S), 1 = keep.
+    public var mask: UnsafePointer<UInt8>
+    public var scale: Float
+
+    public init(mask: UnsafePointer<UInt8>, scale: Float) {
+        self.mask = mask
+        self.scale = scale
+    }
+
+    /// row (count) = probabilities ⊙ mask · scale, for the block of (b, h) starting at `offset`.
+    @inline(__always)
+    func apply(_ probabilities: UnsafePointer<Float>, offset: Int, count: Int, into row: UnsafeMutablePointer<Float>) {
+        let m = mask + offset
+        for i in 0..<count { row[i] = m[i] != 0 ? probabilities[i] * scale : 0 }
+    }
+}
+
 extension Kernels {
     /// Scaled dot-product attention (Vaswani et al. 2017, §3.2.1), all heads at once:
     /// probs (B, H, T, S) = softmax(scale · q·kᵀ + mask), out (B, T, H·Dh) = probs · v, heads side by side.
     /// Masked keys get probability exactly 0 (transformers adds the most negative float, which
     /// underflows to the same 0). Parallel over batch × heads.
+    ///
+    /// With `dropout`, out = dropout(probs) · v, while `probabilities` keeps the undropped values:
+    /// the softmax backward needs them, and inspection shows what the model attends to.
     public static func attentionForward(
         shape: AttentionShape, scale: Float,
         q: StridedRows, k: StridedRows, v: StridedRows, mask: AttentionMask,
-        probabilities: UnsafeMutablePointer<Float>, out: StridedRows
+        probabilities: UnsafeMutablePointer<Float>, out: StridedRows, dropout: AttentionDropout? = nil
     ) {
         let (T, S, H, Dh) = (shape.queries, shape.keys, shape.heads, shape.headWidth)
         Parallel.forEach(shape.batch * H) { bh in
@@ -100,10 +123,17 @@ extension Kernels {
                 maskedSoftmaxRow(p + t * S, count: S, visible: mask.visibleKeys(batch: b, query: t, keys: S),
                                  padding: mask.keyPadding.map { $0 + b * S })
             }
-            BLAS.gemm(transposeA: false, transposeB: false, m: T, n: Dh, k: S,
-                      a: p, lda: S,
-                      b: v.head(batch: b, head: h, width: Dh), ldb: v.rowStride,
-                      beta: 0, c: out.head(batch: b, head: h, width: Dh), ldc: out.rowStride)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: dropout == nil ? 0 : T * S) { scratch in
+                var weights = UnsafePointer(p)
+                if let dropout {
+                    dropout.apply(p, offset: bh * T * S, count: T * S, into: scratch.baseAddress!)
+                    weights = UnsafePointer(scratch.baseAddress!)
+                }
+                BLAS.gemm(transposeA: false, transposeB: false, m: T, n: Dh, k: S,
+                          a: weights, lda: S,
+                          b: v.head(batch: b, head: h, width: Dh), ldb: v.rowStride,
+                          beta: 0, c: out.head(batch: b, head: h, width: Dh), ldc: out.rowStride)
+            }
         }
     }
 
@@ -179,26 +209,35 @@ extension Kernels {
     /// of one fused gradient; different (b, h) pairs write disjoint blocks, so this runs in parallel):
     ///   dP = dOut·vᵀ;  dv += Pᵀ·dOut;  dScores = P ⊙ (dP − Σ_s dP ⊙ P);
     ///   dq += scale · dScores·k;  dk += scale · dScoresᵀ·q.
+    /// With `dropout` (the same mask as the forward), Pᵀ in dv is the dropped P, and dP passes
+    /// through the mask before the softmax backward, which uses the undropped P.
     public static func attentionBackward(
         shape: AttentionShape, scale: Float,
         q: StridedRows, k: StridedRows, v: StridedRows,
         probabilities: UnsafePointer<Float>, dOut: StridedRows,
-        dq: StridedRows?, dk: StridedRows?, dv: StridedRows?
+        dq: StridedRows?, dk: StridedRows?, dv: StridedRows?, dropout: AttentionDropout? = nil
     ) {
         let (T, S, H, Dh) = (shape.queries, shape.keys, shape.heads, shape.headWidth)
         Parallel.forEach(shape.batch * H) { bh in
             let b = bh / H, h = bh % H
             let p = probabilities + bh * T * S
             let dOutHead = dOut.head(batch: b, head: h, width: Dh)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: T * S) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: (dropout == nil ? 1 : 2) * T * S) { scratch in
                 let dScores = scratch.baseAddress!
                 BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: Dh,
                           a: dOutHead, lda: dOut.rowStride,
                           b: v.head(batch: b, head: h, width: Dh), ldb: v.rowStride,
                           beta: 0, c: dScores, ldc: S)
+                if let dropout {
+                    // d(dropped P) → dP: the same mask and scale.
+                    let dropped = scratch.baseAddress! + T * S
+                    dropout.apply(dScores, offset: bh * T * S, count: T * S, into: dScores)
+                    if dv != nil { dropout.apply(p, offset: bh * T * S, count: T * S, into: dropped) }
+                }
                 if let dv {
                     BLAS.gemm(transposeA: true, transposeB: false, m: S, n: Dh, k: T,
-                              a: p, lda: S, b: dOutHead, ldb: dOut.rowStride,
+                              a: dropout == nil ? p : UnsafePointer(scratch.baseAddress! + T * S), lda: S,
+                              b: dOutHead, ldb: dOut.rowStride,
                               beta: 1, c: dv.head(batch: b, head: h, width: Dh), ldc: dv.rowStride)
                 }
                 for t in 0..<T {
