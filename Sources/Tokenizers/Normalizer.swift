@@ -33,7 +33,7 @@ struct Normalizer: Sendable, Equatable {
         for step in steps {
             switch step {
             case .nfkc:
-                string = string.precomposedStringWithCompatibilityMapping
+                string = nfkc(string)
             case .lowercase:
                 // tokenizers lowercases scalar by scalar (Rust's char::to_lowercase: the full
                 // mapping, no final-sigma context), which is what the scalar property gives.
@@ -44,6 +44,17 @@ struct Normalizer: Sendable, Equatable {
         }
         output.append(contentsOf: string.utf8)
     }
+}
+
+/// NFKC, by its definition: canonical composition (NFC) of the compatibility decomposition.
+///
+/// Foundation's own composition is wrong on Linux in ways that change text: it leaves marks that
+/// come out of a compatibility mapping uncomposed ("ｶﾞ" gives "カ" + U+3099, not "ガ"), skips
+/// Hangul LV + T, and reads a supplementary scalar before a mark as its low 16 bits
+/// ("a\u{10041}\u{308}" becomes "aÄ"). Its decomposition is right, and the standard library's
+/// NFC — the one `String` comparison uses, public as `_nfcCodeUnits` — composes correctly.
+func nfkc(_ text: String) -> String {
+    String(decoding: text.decomposedStringWithCompatibilityMapping._nfcCodeUnits, as: UTF8.self)
 }
 
 @inline(__always)
@@ -91,7 +102,7 @@ final class QuickTable: Sendable {
             for value in range {
                 guard let scalar = Unicode.Scalar(value), scalar.properties.canonicalCombiningClass == .notReordered
                 else { continue }
-                candidates[value] = String(scalar).precomposedStringWithCompatibilityMapping
+                candidates[value] = nfkc(String(scalar))
             }
         }
         func isUnchanged(_ scalar: Unicode.Scalar) -> Bool {
