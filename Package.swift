@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
