@@ -8,8 +8,8 @@ enum NormalizerStep: String, Sendable, Equatable {
 
 /// Normalizes text to UTF-8 bytes, as tokenizers' normalizers do.
 ///
-/// NFKC through Foundation costs about 2 µs a sentence, more than everything else of encoding
-/// together, so two fast paths skip it: pure ASCII text, which NFKC leaves as it is, and text whose
+/// Full NFKC costs a few µs a sentence, more than everything else of encoding together, so two
+/// fast paths skip it: pure ASCII text, which NFKC leaves as it is, and text whose
 /// every scalar is in `QuickTable` (Latin, Greek, Cyrillic, general punctuation: all French text).
 struct Normalizer: Sendable, Equatable {
     var steps: [NormalizerStep]
@@ -80,7 +80,7 @@ func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
 /// "Maybe"), and each NFKC(scalar) consists of such scalars too. In the covered ranges every
 /// "Maybe" scalar has a non-zero combining class, so the class test below is enough; the Indic
 /// vowel signs and Hangul jamo that are "Maybe" with class 0 lie outside them. The table is
-/// built once from Foundation's own NFKC, so it cannot disagree with the slow path.
+/// built once from `nfkc`, so it cannot disagree with the slow path.
 final class QuickTable: Sendable {
     static let shared = QuickTable()
 
@@ -108,7 +108,7 @@ final class QuickTable: Sendable {
         func isUnchanged(_ scalar: Unicode.Scalar) -> Bool {
             candidates[scalar.value].map { $0.unicodeScalars.elementsEqual([scalar]) } ?? false
         }
-        for (value, normalized) in candidates {
+        for (value, normalized) in candidates.sorted(by: { $0.key < $1.key }) {
             if isUnchanged(Unicode.Scalar(value)!) {
                 entries[Int(value)] = QuickTable.unchanged
             } else if normalized.unicodeScalars.allSatisfy(isUnchanged) {

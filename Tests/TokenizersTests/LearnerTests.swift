@@ -89,4 +89,71 @@ final class LearnerTests: XCTestCase {
             XCTAssertTrue(String(describing: error).contains("too small"), "\(error)")
         }
     }
+
+    func testMatchesANaiveLearnerThatRecountsEveryPair() throws {
+        // Words from a Zipf-like draw, so pair counts rise and fall as merges go on.
+        var random = SplitMix64(seed: 42)
+        let letters = Array("abcdeghilmnorstu")
+        let lexicon = (0..<300).map { _ in String((0...random.next(below: 9)).map { _ in letters[random.next(below: letters.count)] }) }
+        let sentences = (0..<3000).map { _ in
+            (0...random.next(below: 8)).map { _ in
+                let u = Double(random.next(below: 1_000_000)) / 1_000_000
+                return lexicon[Int(u * u * Double(lexicon.count))]
+            }.joined(separator: " ")
+        }
+        for (size, minPairFrequency) in [(700, 2), (2000, 5)] {
+            let tokenizer = try learn(sentences, size: size, minPairFrequency: minPairFrequency)
+            let learned = (258..<tokenizer.vocabularySize).map { tokenizer.piece(for: $0)! }
+            XCTAssertEqual(learned, naivePieces(sentences, size: size, minPairFrequency: minPairFrequency))
+        }
+    }
+
+    /// The plainest BPE learning, for comparison: before every merge, count every adjacent pair
+    /// of every word again; take the most frequent, ties to the lower ids. For sentences of
+    /// ASCII words separated by single spaces, where pre-tokenization is just "▁" + word.
+    func naivePieces(_ sentences: [String], size: Int, minPairFrequency: Int, minCharacterFrequency: Int = 2) -> [String] {
+        var wordCounts: [String: Int] = [:]
+        for sentence in sentences {
+            for word in sentence.split(separator: " ") { wordCounts["▁" + word, default: 0] += 1 }
+        }
+        var characterCounts: [Unicode.Scalar: Int] = [:]
+        for (word, count) in wordCounts {
+            for scalar in word.unicodeScalars { characterCounts[scalar, default: 0] += count }
+        }
+        var pieces = [String](repeating: "", count: 258)
+        pieces += characterCounts.filter { $0.value >= minCharacterFrequency }.keys.sorted { $0.value < $1.value }.map(String.init)
+        var ids = Dictionary(uniqueKeysWithValues: pieces.enumerated().dropFirst(258).map { ($1, $0) })
+        var words = wordCounts.map { word, count in (symbols: word.unicodeScalars.map { ids[String($0)] ?? -1 }, count: count) }
+
+        while pieces.count + 1 < size {
+            var pairCounts: [[Int]: Int] = [:]
+            for word in words {
+                for (left, right) in zip(word.symbols, word.symbols.dropFirst()) where left >= 0 && right >= 0 {
+                    pairCounts[[left, right], default: 0] += word.count
+                }
+            }
+            guard let best = pairCounts.min(by: { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }),
+                  best.value >= minPairFrequency
+            else { break }
+            let text = pieces[best.key[0]] + pieces[best.key[1]]
+            let merged = ids[text] ?? pieces.count
+            if merged == pieces.count {
+                pieces.append(text)
+                ids[text] = merged
+            }
+            for index in words.indices {
+                var symbols = words[index].symbols
+                var i = 0
+                while i + 1 < symbols.count {
+                    if symbols[i] == best.key[0], symbols[i + 1] == best.key[1] {
+                        symbols[i] = merged
+                        symbols.remove(at: i + 1)
+                    }
+                    i += 1
+                }
+                words[index].symbols = symbols
+            }
+        }
+        return Array(pieces[258...]) + ["<pad>"]
+    }
 }
