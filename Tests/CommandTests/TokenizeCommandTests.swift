@@ -50,6 +50,13 @@ final class TokenizeCommandTests: XCTestCase {
                       stderr: String(decoding: try Data(contentsOf: errors), as: UTF8.self))
     }
 
+    /// A fresh directory, removed when the test ends.
+    func makeDirectory() throws -> URL {
+        let directory = try Fixtures.temporaryDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        return directory
+    }
+
     // MARK: nmt tokenize
 
     func testPrintsPiecesAndIdsOfArguments() throws {
@@ -86,8 +93,7 @@ final class TokenizeCommandTests: XCTestCase {
     }
 
     func testUnsupportedTokenizerIsAOneLineError() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeDirectory()
         let file = directory.appendingPathComponent("unigram.json")
         try Data(#"{"model": {"type": "Unigram", "vocab": []}, "pre_tokenizer": {"type": "Metaspace"}}"#.utf8).write(to: file)
         let result = try run(["tokenize", "--tokenizer", file.path, "hello"])
@@ -98,8 +104,7 @@ final class TokenizeCommandTests: XCTestCase {
     // MARK: nmt vocab learn
 
     func testLearnsFromTSVAndTextDeterministically() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeDirectory()
         let tsv = directory.appendingPathComponent("pairs.tsv"), text = directory.appendingPathComponent("more.txt")
         var pairs = Array("I am a student.\tJe suis étudiant.\nYou are a student.\tTu es étudiant.\n".utf8)
         pairs += [0x62, 0x61, 0x64, 0xC3, 0x09, 0x78, 0x0A]  // line 3: invalid UTF-8
@@ -138,8 +143,7 @@ final class TokenizeCommandTests: XCTestCase {
     // MARK: nmt bench tokenize
 
     func testBenchReportsEncodingAndLearning() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeDirectory()
         let corpus = directory.appendingPathComponent("small.tsv")
         try Data(String(repeating: "I am a student.\tJe suis étudiant.\nWhere is he?\tOù est-il ?\n", count: 50).utf8).write(to: corpus)
         let result = try run(["bench", "tokenize", "--repeats", "1", "--format", "json", "--size", "300",
