@@ -106,9 +106,17 @@ public struct AttentionRecording {
                 }
             }
         }
-        let rows = kind == .encoder ? source.pieces : target.pieces
-        let columns = kind == .decoder ? target.pieces : source.pieces
-        return AttentionTable(kind: kind, layer: layer, head: head, rows: rows, columns: columns, weights: weights)
+        let (rows, columns) = Self.sides(of: kind, source: source, target: target)
+        return AttentionTable(kind: kind, layer: layer, head: head, rows: rows.pieces, columns: columns.pieces, weights: weights)
+    }
+
+    /// The tokens of the rows and of the columns of `kind`'s tables.
+    static func sides(of kind: AttentionKind, source: TokenSequence, target: TokenSequence) -> (rows: TokenSequence, columns: TokenSequence) {
+        switch kind {
+        case .encoder: return (source, source)
+        case .decoder: return (target, target)
+        case .cross: return (target, source)
+        }
     }
 
     /// The layers of `kind`'s stack that `selection` names; a layer the model does not have is
@@ -150,9 +158,8 @@ public struct AttentionRecording {
             for layer in try self.layers(layers, of: kind) {
                 for head in chosenHeads {
                     let table = self.table(kind, layer: layer, head: head, source: source, target: target)
-                    guard words else { tables.append(table); continue }
-                    tables.append(table.mergingWords(rows: kind == .encoder ? source : target,
-                                                     columns: kind == .decoder ? target : source))
+                    let (rows, columns) = Self.sides(of: kind, source: source, target: target)
+                    tables.append(words ? table.mergingWords(rows: rows, columns: columns) : table)
                 }
             }
         }
@@ -165,8 +172,7 @@ public struct AttentionRecording {
     /// the token.
     public func crossAttentionOfOutputs(layer: Int, head: AttentionHead, source: TokenSequence, output: TokenSequence,
                                         words: Bool) -> AttentionTable {
-        var table = self.table(.cross, layer: layer, head: head, source: source, target: output)
-        table.rows = output.pieces
+        let table = self.table(.cross, layer: layer, head: head, source: source, target: output)
         return words ? table.mergingWords(rows: output, columns: source) : table
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Attention tables as text for a terminal, markdown, CSV or JSON.
 public struct AttentionRenderer {
@@ -142,34 +143,14 @@ public struct AttentionRenderer {
     /// "columns", "weights"}]}` on one line, "head" a number or "mean", each weight written with
     /// the shortest digits that read back as the same Float.
     public static func json(sourceTokens: [String], targetTokens: [String], tables: [AttentionTable]) -> String {
-        func strings(_ values: [String]) -> String { "[" + values.map(jsonString).joined(separator: ", ") + "]" }
+        func strings(_ values: [String]) -> String { "[" + values.map(jsonQuoted).joined(separator: ", ") + "]" }
         let tableObjects = tables.map { table -> String in
-            let head: String
-            switch table.head {
-            case .index(let h): head = String(h)
-            case .mean: head = "\"mean\""
-            }
+            let head = table.head == .mean ? "\"mean\"" : headName(table.head)
             let weights = "[" + table.weights.map { "[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
             return "{\"kind\": \"\(table.kind.rawValue)\", \"layer\": \(table.layer), \"head\": \(head), "
                 + "\"rows\": \(strings(table.rows)), \"columns\": \(strings(table.columns)), \"weights\": \(weights)}"
         }
         return "{\"source_tokens\": \(strings(sourceTokens)), \"target_tokens\": \(strings(targetTokens)), "
             + "\"tables\": [\(tableObjects.joined(separator: ", "))]}\n"
-    }
-
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

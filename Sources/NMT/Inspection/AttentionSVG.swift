@@ -28,14 +28,19 @@ public enum AttentionSVG {
                 body.append("<text x=\"\(left - 6)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"end\">\(escaped(table.rows[r]))</text>")
                 for (c, weight) in row.enumerated() {
                     let x = left + Double(c) * cell
-                    let value = String(format: "%.\(precision)f", weight)
+                    // A cell the decoder's causal mask hides is grey and unnumbered.
+                    let masked = table.isMasked(row: r, column: c)
+                    let value = masked ? "masked" : String(format: "%.\(precision)f", weight)
                     let tooltip = "\(table.rows[r]) → \(table.columns[c]): \(value)"
-                    body.append("<rect class=\"cell\" x=\"\(x)\" y=\"\(rowTop)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(color(weight))\" stroke=\"#ddd\"><title>\(escaped(tooltip))</title></rect>")
-                    body.append("<text x=\"\(x + cell / 2)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(weight > 0.5 ? "white" : "black")\">\(value)</text>")
+                    body.append("<rect class=\"cell\" x=\"\(x)\" y=\"\(rowTop)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(masked ? "#eeeeee" : color(weight))\" stroke=\"#ddd\"><title>\(escaped(tooltip))</title></rect>")
+                    if !masked {
+                        body.append("<text x=\"\(x + cell / 2)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(weight > 0.5 ? "white" : "black")\">\(value)</text>")
+                    }
                 }
             }
             body.append("</g>")
-            width = max(width, left + Double(table.columns.count) * cell + headerHeight + margin)
+            width = max(width, left + Double(table.columns.count) * cell + headerHeight + margin,
+                        2 * margin + Double(table.title.count) * (characterWidth + 1))
             y = top + Double(table.rows.count) * cell + 2 * margin
         }
         return """
