@@ -108,13 +108,13 @@ public struct AttentionTable: Equatable, Sendable {
 /// A word starts at a piece that begins with "▁" (the tokenizer's mark of a preceding space);
 /// a special token (`</s>`, the `<pad>` that starts decoding) is a word of its own.
 public struct TokenSequence: Equatable, Sendable {
-    public var pieces: [String]
+    public let pieces: [String]
     /// Whether each piece is a special token.
-    public var isSpecial: [Bool]
+    public let isSpecial: [Bool]
     /// The index of each piece's word.
-    public var wordOfPiece: [Int]
+    public let wordOfPiece: [Int]
     /// The text of each word.
-    public var words: [String]
+    public let words: [String]
 
     /// Groups `pieces`; `spell` gives the text of the pieces in a range that form a word (by
     /// default the pieces joined, without their "▁").
