@@ -22,9 +22,11 @@ public struct DecoderLayer {
     }
 
     init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
-        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.decoderHeads)
+        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.decoderHeads,
+                                           dropout: config.attentionDropout)
         selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
-        crossAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).encoder_attn", heads: config.decoderHeads)
+        crossAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).encoder_attn", heads: config.decoderHeads,
+                                           dropout: config.attentionDropout)
         crossAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).encoder_attn_layer_norm")
         feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
                                   activationDropout: config.activationDropout)
@@ -35,13 +37,14 @@ public struct DecoderLayer {
     /// The whole target at once (teacher forcing): x (B, T, D) → (B, T, D), with the masked
     /// self-attention (B, H, T, T) and cross-attention (B, H, T, S) probabilities.
     func callAsFunction(_ x: Tensor, encoderOutput: EncoderOutput, tape: Tape) -> (Tensor, Tensor, Tensor) {
-        let (attended, selfProbabilities) = selfAttention.selfAttention(x, keyPadding: nil, causal: true, tape: tape)
-        let h1 = selfAttentionNorm(tape.add(x, tape.dropout(attended, probability: dropout)), tape: tape)
+        let (attended, selfProbabilities) = selfAttention.selfAttention(x, keyPadding: nil, causal: true,
+                                                                        residualDropout: dropout, tape: tape)
+        let h1 = selfAttentionNorm(attended, tape: tape)
         let keysAndValues = crossAttention.projectKeysAndValues(encoderOutput.memory, tape: tape)
         let (crossed, crossProbabilities) = crossAttention.crossAttention(
-            h1, keysAndValues: keysAndValues, keyPadding: encoderOutput.keyPadding, tape: tape)
-        let h2 = crossAttentionNorm(tape.add(h1, tape.dropout(crossed, probability: dropout)), tape: tape)
-        let y = finalNorm(tape.add(h2, tape.dropout(feedForward(h2, tape: tape), probability: dropout)), tape: tape)
+            h1, keysAndValues: keysAndValues, keyPadding: encoderOutput.keyPadding, residualDropout: dropout, tape: tape)
+        let h2 = crossAttentionNorm(crossed, tape: tape)
+        let y = finalNorm(feedForward(h2, residualDropout: dropout, tape: tape), tape: tape)
         return (y, selfProbabilities, crossProbabilities)
     }
 }

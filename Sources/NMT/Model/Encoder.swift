@@ -18,7 +18,8 @@ public struct EncoderLayer {
     }
 
     init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
-        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.encoderHeads)
+        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.encoderHeads,
+                                           dropout: config.attentionDropout)
         selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
         feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
                                   activationDropout: config.activationDropout)
@@ -28,9 +29,10 @@ public struct EncoderLayer {
 
     /// x (B, S, D) → (B, S, D), and the self-attention probabilities (B, H, S, S).
     func callAsFunction(_ x: Tensor, keyPadding: [UInt8], tape: Tape) -> (Tensor, Tensor) {
-        let (attended, probabilities) = selfAttention.selfAttention(x, keyPadding: keyPadding, causal: false, tape: tape)
-        let h = selfAttentionNorm(tape.add(x, tape.dropout(attended, probability: dropout)), tape: tape)
-        let y = finalNorm(tape.add(h, tape.dropout(feedForward(h, tape: tape), probability: dropout)), tape: tape)
+        let (attended, probabilities) = selfAttention.selfAttention(x, keyPadding: keyPadding, causal: false,
+                                                                    residualDropout: dropout, tape: tape)
+        let h = selfAttentionNorm(attended, tape: tape)
+        let y = finalNorm(feedForward(h, residualDropout: dropout, tape: tape), tape: tape)
         return (y, probabilities)
     }
 }

@@ -7,6 +7,8 @@ import Tensor
 /// to k and v with one GEMM (`kvWeight`, (2D, D)).
 public struct MultiHeadAttention {
     public let heads: Int
+    /// Dropout on the attention probabilities while training (config `attention_dropout`).
+    let dropout: Float
     let qkvWeight: Tensor   // (3D, D)
     let qkvBias: Tensor     // (3D)
     let qWeight: Tensor     // (D, D), the first third of qkvWeight
@@ -24,8 +26,9 @@ public struct MultiHeadAttention {
             + [("\(prefix).out_proj.weight", [D, D], true), ("\(prefix).out_proj.bias", [D], true)]
     }
 
-    init(parameters: ParameterStore, prefix: String, heads: Int) {
+    init(parameters: ParameterStore, prefix: String, heads: Int, dropout: Float) {
         self.heads = heads
+        self.dropout = dropout
         let name = { (projection: String, kind: String) in "\(prefix).\(projection)_proj.\(kind)" }
         qkvWeight = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "weight") })
         qkvBias = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "bias") })
@@ -37,15 +40,16 @@ public struct MultiHeadAttention {
         outBias = parameters.tensor(name("out", "bias"))
     }
 
-    /// Self-attention of x (B, L, D) over itself; causal for the decoder (§3.2.3).
-    /// Returns the output (B, L, D) and the probabilities (B, H, L, L).
-    func selfAttention(_ x: Tensor, keyPadding: [UInt8]?, causal: Bool, tape: Tape) -> (Tensor, Tensor) {
+    /// Self-attention of x (B, L, D) over itself, causal for the decoder (§3.2.3), with the
+    /// sublayer's residual connection: returns x + dropout(attention(x)) (B, L, D) and the
+    /// probabilities (B, H, L, L).
+    func selfAttention(_ x: Tensor, keyPadding: [UInt8]?, causal: Bool, residualDropout: Float, tape: Tape) -> (Tensor, Tensor) {
         let D = x.size(-1)
         let qkv = tape.linear(x, weight: qkvWeight, bias: qkvBias)  // (B, L, 3D)
         let (heads, probabilities) = tape.attention(
             query: qkv, queryColumn: 0, keyValue: qkv, keyColumn: D, valueColumn: 2 * D,
-            heads: self.heads, keyPadding: keyPadding, causal: causal)
-        return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
+            heads: self.heads, keyPadding: keyPadding, causal: causal, dropout: dropout)
+        return (tape.residualLinear(heads, weight: outWeight, bias: outBias, dropout: residualDropout, residual: x), probabilities)
     }
 
     /// Projects the encoder memory (B, S, D) to keys and values (B, S, 2D) once per source.
@@ -54,14 +58,15 @@ public struct MultiHeadAttention {
     }
 
     /// Encoder–decoder attention: queries from x (B, T, D), keys and values from `keysAndValues`
-    /// (B, S, 2D). Returns the output (B, T, D) and the probabilities (B, H, T, S).
-    func crossAttention(_ x: Tensor, keysAndValues: Tensor, keyPadding: [UInt8]?, tape: Tape) -> (Tensor, Tensor) {
+    /// (B, S, 2D), with the residual connection. Returns x + dropout(attention) (B, T, D) and the
+    /// probabilities (B, H, T, S).
+    func crossAttention(_ x: Tensor, keysAndValues: Tensor, keyPadding: [UInt8]?, residualDropout: Float, tape: Tape) -> (Tensor, Tensor) {
         let D = x.size(-1)
         let q = tape.linear(x, weight: qWeight, bias: qBias)  // (B, T, D)
         let (heads, probabilities) = tape.attention(
             query: q, queryColumn: 0, keyValue: keysAndValues, keyColumn: 0, valueColumn: D,
-            heads: self.heads, keyPadding: keyPadding, causal: false)
-        return (tape.linear(heads, weight: outWeight, bias: outBias), probabilities)
+            heads: self.heads, keyPadding: keyPadding, causal: false, dropout: dropout)
+        return (tape.residualLinear(heads, weight: outWeight, bias: outBias, dropout: residualDropout, residual: x), probabilities)
     }
 }
 
@@ -88,9 +93,17 @@ public struct FeedForward {
         self.activationDropout = activationDropout
     }
 
-    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor {
-        let hidden = tape.activation(tape.linear(x, weight: fc1Weight, bias: fc1Bias), activation)  // (B, L, F)
-        return tape.linear(tape.dropout(hidden, probability: activationDropout), weight: fc2Weight, bias: fc2Bias)
+    /// x + dropout(fc2(dropout(act(fc1(x))))), the sublayer with its residual connection.
+    /// relu takes the fused path that stores only the (B, L, F) activations.
+    func callAsFunction(_ x: Tensor, residualDropout: Float, tape: Tape) -> Tensor {
+        let hidden: Tensor  // (B, L, F)
+        if activation == .relu {
+            hidden = tape.linearReLU(x, weight: fc1Weight, bias: fc1Bias, dropout: activationDropout)
+        } else {
+            hidden = tape.dropout(tape.activation(tape.linear(x, weight: fc1Weight, bias: fc1Bias), activation),
+                                  probability: activationDropout)
+        }
+        return tape.residualLinear(hidden, weight: fc2Weight, bias: fc2Bias, dropout: residualDropout, residual: x)
     }
 }
 
@@ -108,5 +121,6 @@ struct LayerNormParameters {
         bias = parameters.tensor("\(name).bias")
     }
 
-    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor { tape.layerNorm(x, weight: weight, bias: bias) }
+    /// Normalizes a residual sum in place: nothing else reads the sum (post-norm, §5.4).
+    func callAsFunction(_ x: Tensor, tape: Tape) -> Tensor { tape.layerNormInPlace(x, weight: weight, bias: bias) }
 }

@@ -80,6 +80,13 @@ public final class Transformer {
         tape.linear(hidden, weight: embedding, bias: finalLogitsBias)
     }
 
+    /// Label-smoothed cross-entropy of the logits of `hidden` (B, T, D) against `labels` (B·T), pad
+    /// ignored: `loss(logits: logits(hidden))` without holding all (B, T, V) logits (training uses this).
+    public func loss(hidden: Tensor, labels: [Int32], smoothing: Float, tape: Tape) -> Tensor {
+        tape.projectedCrossEntropy(hidden, weight: embedding, bias: finalLogitsBias, labels: labels,
+                                   ignoreLabel: Int32(config.padId), smoothing: smoothing)
+    }
+
     /// Label-smoothed cross-entropy of `logits` (B, T, V) against `labels` (B·T), pad ignored.
     public func loss(logits: Tensor, labels: [Int32], smoothing: Float, tape: Tape) -> Tensor {
         tape.crossEntropy(logits, labels: labels, ignoreLabel: Int32(config.padId), smoothing: smoothing)

@@ -7,7 +7,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the speed of tokenization, decoding and training.",
-        subcommands: [BenchTokenize.self, BenchDecode.self]
+        subcommands: [BenchTokenize.self, BenchDecode.self, BenchTrain.self]
     )
 }
 

@@ -6,10 +6,7 @@
 extension Tape {
     /// y (…, out) = x (…, in) · Wᵀ + b, W (out, in) in PyTorch's layout.
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let outFeatures = weight.size(0), inFeatures = weight.size(1)
-        precondition(x.size(-1) == inFeatures, "linear: input \(x.shape) against weight \(weight.shape)")
-        precondition(bias == nil || bias!.count == outFeatures, "linear: bias of \(bias!.count) for \(outFeatures) outputs")
-        let rows = x.count / inFeatures
+        let (rows, inFeatures, outFeatures) = linearShape(x, weight: weight, bias: bias)
         let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         Kernels.linearForward(x: x.data, rows: rows, inFeatures: inFeatures, weight: weight.data,
                               bias: bias?.data, outFeatures: outFeatures, y: y.data)
@@ -17,12 +14,7 @@ extension Tape {
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
-            let dx = x.requiresGradient ? x.gradientDestination() : nil
-            Kernels.linearBackward(
-                x: x.data, rows: rows, inFeatures: inFeatures, weight: weight.data, outFeatures: outFeatures,
-                dy: dy.data, dx: dx?.pointer, accumulate: dx?.accumulate ?? false,
-                dWeight: weight.requiresGradient ? weight.gradientBuffer().data : nil,
-                dBias: bias?.requiresGradient == true ? bias!.gradientBuffer().data : nil)
+            Tape.linearBackward(x, weight: weight, bias: bias, dy: dy.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
             y.gradient = nil
         }
         return y
@@ -96,11 +88,14 @@ extension Tape {
     /// `query` (B, T, ·) holds q in columns `queryColumn ..< queryColumn + H·Dh` of each row;
     /// `keyValue` (B, S, ·) holds k and v at `keyColumn` and `valueColumn` — for self-attention both
     /// are the one fused q|k|v projection. Returns the heads side by side, (B, T, H·Dh), and the
-    /// attention probabilities (B, H, T, S).
+    /// attention probabilities (B, H, T, S), before dropout.
+    ///
+    /// While training, `dropout` drops attention probabilities (inverted dropout, one draw per
+    /// (b, h, t, s) from the tape's generator, in that order).
     public func attention(
         query: Tensor, queryColumn: Int,
         keyValue: Tensor, keyColumn: Int, valueColumn: Int,
-        heads: Int, keyPadding: [UInt8]?, causal: Bool
+        heads: Int, keyPadding: [UInt8]?, causal: Bool, dropout: Float = 0
     ) -> (output: Tensor, probabilities: Tensor) {
         precondition(query.shape.count == 3 && keyValue.shape.count == 3, "attention takes (B, T, ·) tensors")
         let B = query.size(0), T = query.size(1), S = keyValue.size(1)
@@ -116,13 +111,25 @@ extension Tape {
         func rows(_ t: Tensor, _ column: Int) -> StridedRows {
             StridedRows(base: t.data + column, rowStride: t.size(2), batchStride: t.size(1) * t.size(2))
         }
+        precondition(dropout >= 0 && dropout < 1, "attention dropout \(dropout) must be in [0, 1)")
+        let dropoutMask = isTraining && dropout > 0
+            ? Kernels.dropoutMask(count: shape.probabilityCount, probability: dropout, generator: &generator) : []
+        let keepScale = 1 / (1 - dropout)
+        /// Runs `body` with the kernel's view of the dropout mask (nil when not dropping).
+        func withDropout<R>(_ body: (AttentionDropout?) -> R) -> R {
+            dropoutMask.withUnsafeBufferPointer { m in
+                body(dropoutMask.isEmpty ? nil : AttentionDropout(mask: m.baseAddress!, scale: keepScale))
+            }
+        }
         let padding = keyPadding ?? []
         padding.withUnsafeBufferPointer { pad in
-            Kernels.attentionForward(
-                shape: shape, scale: scale,
-                q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
-                mask: AttentionMask(keyPadding: keyPadding == nil ? nil : pad.baseAddress, causalOffset: causal ? 0 : nil),
-                probabilities: probabilities.data, out: rows(output, 0))
+            withDropout { dropout in
+                Kernels.attentionForward(
+                    shape: shape, scale: scale,
+                    q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
+                    mask: AttentionMask(keyPadding: keyPadding == nil ? nil : pad.baseAddress, causalOffset: causal ? 0 : nil),
+                    probabilities: probabilities.data, out: rows(output, 0), dropout: dropout)
+            }
         }
         guard needsGradient(query, keyValue) else { return (output, probabilities) }
         output.requiresGradient = true
@@ -131,13 +138,15 @@ extension Tape {
             // Attention adds into dq, dk and dv with beta 1, so the destinations start from zero.
             let dQuery = query.requiresGradient ? query.gradientBuffer() : nil
             let dKeyValue = keyValue.requiresGradient ? keyValue.gradientBuffer() : nil
-            Kernels.attentionBackward(
-                shape: shape, scale: scale,
-                q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
-                probabilities: probabilities.data, dOut: rows(dOut, 0),
-                dq: dQuery.map { rows($0, queryColumn) },
-                dk: dKeyValue.map { rows($0, keyColumn) },
-                dv: dKeyValue.map { rows($0, valueColumn) })
+            withDropout { dropout in
+                Kernels.attentionBackward(
+                    shape: shape, scale: scale,
+                    q: rows(query, queryColumn), k: rows(keyValue, keyColumn), v: rows(keyValue, valueColumn),
+                    probabilities: probabilities.data, dOut: rows(dOut, 0),
+                    dq: dQuery.map { rows($0, queryColumn) },
+                    dk: dKeyValue.map { rows($0, keyColumn) },
+                    dv: dKeyValue.map { rows($0, valueColumn) }, dropout: dropout)
+            }
             output.gradient = nil
         }
         return (output, probabilities)
@@ -178,17 +187,15 @@ extension Tape {
         guard isTraining, p > 0 else { return x }
         precondition(p < 1, "dropout probability \(p) must be below 1")
         let y = Tensor(uninitialized: x.shape)
-        let mask = Tensor(uninitialized: x.shape)
-        Kernels.dropoutForward(x: x.data, y: y.data, mask: mask.data, count: x.count, probability: p, generator: &generator)
+        let mask = Kernels.dropoutMask(count: x.count, probability: p, generator: &generator)
+        let scale = 1 / (1 - p)
+        Kernels.applyDropout(x.data, mask: mask, scale: scale, count: x.count, into: y.data)
         guard needsGradient(x) else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
             let (dx, accumulate) = x.gradientDestination()
-            for i in 0..<x.count {
-                let g = dy.data[i] * mask.data[i]
-                dx[i] = accumulate ? dx[i] + g : g
-            }
+            Kernels.applyDropout(dy.data, mask: mask, scale: scale, count: x.count, into: dx, accumulate: accumulate)
             y.gradient = nil
         }
         return y

@@ -1,16 +1,33 @@
 extension Kernels {
-    /// Inverted dropout (Srivastava et al. 2014): keep each value with probability 1 − p and scale
-    /// it by 1/(1 − p), so inference needs no rescaling. `mask` receives the factor applied to
-    /// each element (0 or 1/(1 − p)), which is all the backward needs.
-    public static func dropoutForward(
-        x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
-        count: Int, probability p: Float, generator: inout SeededGenerator
+    /// A keep mask for inverted dropout (Srivastava et al. 2014): `count` bytes, 1 = keep, 0 = drop,
+    /// each dropped with probability p. Each 64-bit draw of `generator` decides four elements by
+    /// its four 16-bit quarters (drop when the quarter is below round(p · 2¹⁶)), so p is applied
+    /// to within 2⁻¹⁷ and the mask costs a quarter of the draws of one float per element.
+    public static func dropoutMask(count: Int, probability p: Float, generator: inout SeededGenerator) -> [UInt8] {
+        let threshold = UInt64((Double(p) * 65536).rounded())
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var i = 0
+            while i < count {
+                let bits = generator.next()
+                for quarter in 0..<min(4, count - i) {
+                    buffer[i + quarter] = (bits >> (16 * UInt64(quarter))) & 0xFFFF < threshold ? 0 : 1
+                }
+                i += 4
+            }
+            initialized = count
+        }
+    }
+
+    /// y = x · mask · scale (scale = 1 / (1 − p), so inference needs no rescaling); in place when
+    /// y is x. Also the backward: dx = dy · mask · scale.
+    public static func applyDropout(
+        _ x: UnsafePointer<Float>, mask: UnsafePointer<UInt8>, scale: Float, count: Int,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
-        let keep = 1 / (1 - p)
-        for i in 0..<count {
-            let factor: Float = generator.nextUnitFloat() < p ? 0 : keep
-            mask[i] = factor
-            y[i] = x[i] * factor
+        if accumulate {
+            for i in 0..<count { y[i] += mask[i] != 0 ? x[i] * scale : 0 }
+        } else {
+            for i in 0..<count { y[i] = mask[i] != 0 ? x[i] * scale : 0 }
         }
     }
 }

@@ -52,6 +52,42 @@ extension Kernels {
     }
 }
 
+extension Kernels {
+    /// `layerNormBackward` from the output instead of the input (as apex's memory-efficient layer
+    /// norm): x̂ = (y − bias) / weight, so a layer norm computed in place needs nothing but y and
+    /// rstd. Exact while no weight is 0 (a zero weight would make its column's x̂ unrecoverable;
+    /// layer-norm weights start at 1 and stay far from 0 in practice).
+    public static func layerNormBackwardFromOutput(
+        y: UnsafePointer<Float>, rows: Int, width: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { inverseWeight in
+            for i in 0..<width { inverseWeight[i] = 1 / weight[i] }
+            for r in 0..<rows {
+                let yr = y + r * width, dyr = dy + r * width
+                let s = rstd[r]
+                var meanD: Float = 0, meanDX: Float = 0
+                for i in 0..<width {
+                    let dNorm = dyr[i] * weight[i]
+                    meanD += dNorm
+                    meanDX += dNorm * (yr[i] - bias[i]) * inverseWeight[i]
+                }
+                meanD /= Float(width)
+                meanDX /= Float(width)
+                for i in 0..<width {
+                    let xHat = (yr[i] - bias[i]) * inverseWeight[i]
+                    let g = s * (dyr[i] * weight[i] - meanD - xHat * meanDX)
+                    if let dx { dx[r * width + i] = accumulate ? dx[r * width + i] + g : g }
+                    dWeight?[i] += dyr[i] * xHat
+                    dBias?[i] += dyr[i]
+                }
+            }
+        }
+    }
+}
+
 extension ReferenceKernels {
     /// Layer norm of each row, in Double for a trustworthy reference.
     public static func layerNorm(x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float) -> [Float] {

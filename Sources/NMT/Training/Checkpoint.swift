@@ -1,0 +1,134 @@
+import Foundation
+import Tensor
+
+/// Where training stands, saved with each checkpoint as training_state.json: enough to continue
+/// as if never stopped (with the parameters, the optimizer moments and the tokenizer beside it).
+public struct TrainingState: Codable, Sendable, Equatable {
+    /// Updates done.
+    public var step: Int = 0
+    /// The epoch in progress (from 0).
+    public var epoch: Int = 0
+    /// Batches of `epoch` done; the data order of an epoch follows from (seed, epoch) alone.
+    public var batchInEpoch: Int = 0
+    /// The seed of the data order, the initial parameters and dropout.
+    public var seed: UInt64
+    /// The dropout generator's state.
+    public var dropoutGenerator: [UInt64]
+    /// The best validation score so far (lower is better: loss, or −BLEU, −chrF) and its step.
+    public var bestScore: Double?
+    public var bestStep: Int?
+    /// Validations since the best one.
+    public var validationsWithoutImprovement: Int = 0
+
+    public init(seed: UInt64, dropoutGenerator: SeededGenerator) {
+        self.seed = seed
+        self.dropoutGenerator = dropoutGenerator.stateWords
+    }
+}
+
+/// A checkpoint on disk: `<root>/step-<N>/` holding a model directory (config.json,
+/// model.safetensors, generation_config.json, tokenizer.json), optimizer.safetensors (Adam's two
+/// moments in the parameters' flat layout, the step in its metadata) and training_state.json.
+///
+/// A checkpoint is written under a temporary name (`.step-<N>.tmp`) and renamed into place only
+/// when every file is whole; the previous checkpoint is deleted only after that. A kill at any
+/// moment therefore leaves the last complete checkpoint, and `latest(in:)` never picks a partial one.
+public enum Checkpoint {
+    public static let stateFile = "training_state.json"
+    public static let optimizerFile = "optimizer.safetensors"
+    static let prefix = "step-"
+
+    /// Writes a checkpoint under `root` and removes the older ones. Returns its directory.
+    @discardableResult
+    public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, in root: URL) throws -> URL {
+        let manager = FileManager.default
+        try manager.createDirectory(at: root, withIntermediateDirectories: true)
+        let name = prefix + String(format: "%08d", state.step)
+        let final = root.appendingPathComponent(name)
+        // A checkpoint of this step is already whole (a resumed run that has not moved yet):
+        // replacing it would leave a moment with none.
+        if manager.fileExists(atPath: final.appendingPathComponent(stateFile).path) { return final }
+        let temporary = root.appendingPathComponent(".\(name).tmp")
+        try? manager.removeItem(at: temporary)
+        try ModelDirectory.save(model, to: temporary, tokenizerJSON: tokenizerJSON)
+        var moments = SafeTensorsWriter(metadata: ["step": String(adam.step)])
+        moments.add("adam.first_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.firstMoment, count: adam.count))
+        moments.add("adam.second_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.secondMoment, count: adam.count))
+        try moments.write(to: temporary.appendingPathComponent(optimizerFile))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(state).write(to: temporary.appendingPathComponent(stateFile))
+        try syncDirectory(temporary)
+        guard rename(temporary.path, final.path) == 0 else {
+            throw ModelError("\(final.path): cannot rename the checkpoint into place (errno \(errno))")
+        }
+        try syncDirectory(root)
+        for older in try completeCheckpoints(in: root) where older.step < state.step {
+            try? manager.removeItem(at: older.url)
+        }
+        // Leftovers of saves that were killed.
+        for name in (try? manager.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".\(prefix)") && name.hasSuffix(".tmp") {
+            try? manager.removeItem(at: root.appendingPathComponent(name))
+        }
+        return final
+    }
+
+    /// The newest complete checkpoint under `root`, or `root` itself when it is a checkpoint.
+    public static func latest(in root: URL) throws -> URL? {
+        if FileManager.default.fileExists(atPath: root.appendingPathComponent(stateFile).path) { return root }
+        return try completeCheckpoints(in: root).max { $0.step < $1.step }?.url
+    }
+
+    /// What a checkpoint holds, loaded.
+    public struct Loaded {
+        public let model: Transformer
+        public let state: TrainingState
+        public let adamStep: Int
+        public let firstMoment: [Float]
+        public let secondMoment: [Float]
+        public let tokenizerJSON: Data
+    }
+
+    public static func load(_ directory: URL) throws -> Loaded {
+        let model = try ModelDirectory.loadModel(from: directory)
+        let stateURL = directory.appendingPathComponent(stateFile)
+        let state: TrainingState
+        do { state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL)) } catch {
+            throw ModelError("\(stateURL.path): not a training state (\(error.localizedDescription))")
+        }
+        let optimizerURL = directory.appendingPathComponent(optimizerFile)
+        let moments: SafeTensorsFile
+        do { moments = try SafeTensorsFile(contentsOf: optimizerURL) } catch let error as SafeTensorsError {
+            throw ModelError(error.description)
+        }
+        let first = try moments.floats("adam.first_moment"), second = try moments.floats("adam.second_moment")
+        guard first.count == model.parameters.count, second.count == model.parameters.count,
+              let adamStep = moments.metadata["step"].flatMap(Int.init) else {
+            throw ModelError("\(optimizerURL.path): moments do not fit the model's \(model.parameters.count) parameters")
+        }
+        let tokenizerJSON = try Data(contentsOf: directory.appendingPathComponent(ModelDirectory.tokenizerFile))
+        return Loaded(model: model, state: state, adamStep: adamStep, firstMoment: first, secondMoment: second,
+                      tokenizerJSON: tokenizerJSON)
+    }
+
+    /// Checkpoint directories under `root` whose name is final (not a temporary one).
+    static func completeCheckpoints(in root: URL) throws -> [(step: Int, url: URL)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return [] }
+        return names.compactMap { name in
+            guard name.hasPrefix(prefix), let step = Int(name.dropFirst(prefix.count)) else { return nil }
+            return (step, root.appendingPathComponent(name))
+        }
+    }
+
+    /// fsync every file of a directory and the directory itself, so the rename that follows
+    /// publishes data that is on disk, not only in the page cache.
+    static func syncDirectory(_ directory: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for path in names.map({ directory.appendingPathComponent($0).path }) + [directory.path] {
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { continue }
+            fsync(descriptor)
+            close(descriptor)
+        }
+    }
+}

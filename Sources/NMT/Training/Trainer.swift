@@ -1,0 +1,252 @@
+import Foundation
+import Tensor
+import Tokenizers
+
+/// Trains a Transformer on a tokenized parallel corpus: batches by token budget shuffled per epoch,
+/// Adam with warm-up, validation with early stopping, the best model kept in `output`, and
+/// checkpoints under `output/checkpoints` that `resume(from:)` continues exactly.
+public final class Trainer {
+    /// How a run ended.
+    public enum Outcome: Equatable, Sendable {
+        /// The epochs or the step limit were reached.
+        case finished
+        /// Validation did not improve for `patience` validations.
+        case earlyStopped
+        /// `shouldStop` asked to stop (Ctrl-C); the step in flight was finished and saved.
+        case interrupted
+        /// The loss or the gradient became NaN or infinite at `step`; nothing was saved after the
+        /// last good checkpoint.
+        case diverged(step: Int)
+    }
+
+    public let model: Transformer
+    public let tokenizer: Tokenizer
+    public let tokenizerJSON: Data
+    public let options: TrainingOptions
+    public let updater: ParameterUpdater
+    /// Where the best model goes (a model directory), with `checkpoints/` and `training-log.jsonl` inside.
+    public let output: URL
+    public private(set) var state: TrainingState
+    /// The checkpoint this trainer continues, if it was resumed.
+    public private(set) var resumedFrom: URL?
+    /// Which validation figure picks the best model and drives early stopping.
+    public var bestBy: ValidationMetric = .loss
+    /// BLEU and chrF on lowercased text.
+    public var lowercaseMetrics = false
+    /// Called between updates; true stops training after saving a checkpoint.
+    public var shouldStop: () -> Bool = { false }
+    /// Receives every event (the log file gets them too).
+    public var onEvent: (TrainingEvent) -> Void = { _ in }
+
+    public var checkpointDirectory: URL { output.appendingPathComponent("checkpoints") }
+    public var logURL: URL { output.appendingPathComponent("training-log.jsonl") }
+
+    /// A new model from `config`, initialised from `options.seed`.
+    public convenience init(config: ModelConfig, tokenizer: Tokenizer, options: TrainingOptions, output: URL) throws {
+        let model = Transformer(config: config)
+        var generator = SeededGenerator(seed: options.seed)
+        model.initializeForTraining(generator: &generator)
+        // Dropout draws from a stream of its own, so changing the model's size does not shift it.
+        let dropout = SeededGenerator(seed: options.seed ^ 0x5EED_D80F_0000_0001)
+        try self.init(model: model, tokenizer: tokenizer, options: options, output: output,
+                      state: TrainingState(seed: options.seed, dropoutGenerator: dropout))
+    }
+
+    /// Continues from a checkpoint directory (or the newest complete checkpoint under a training
+    /// output directory). The data order, dropout and the step count go on from where they were;
+    /// the seed is the checkpoint's, whatever `options.seed` says.
+    public static func resume(from location: URL, options: TrainingOptions, output: URL) throws -> Trainer {
+        guard let directory = try Checkpoint.latest(in: location) ?? Checkpoint.latest(in: location.appendingPathComponent("checkpoints")) else {
+            throw ModelError("\(location.path): no complete checkpoint (a directory with \(Checkpoint.stateFile))")
+        }
+        let loaded = try Checkpoint.load(directory)
+        let tokenizer: Tokenizer
+        do { tokenizer = try Tokenizer(jsonData: loaded.tokenizerJSON, source: directory.appendingPathComponent(ModelDirectory.tokenizerFile).path) } catch let error as TokenizerError {
+            throw ModelError(error.description)
+        }
+        var options = options
+        options.seed = loaded.state.seed
+        let trainer = try Trainer(model: loaded.model, tokenizer: tokenizer, options: options, output: output, state: loaded.state)
+        trainer.updater.adam.restore(step: loaded.adamStep, firstMoment: loaded.firstMoment, secondMoment: loaded.secondMoment)
+        trainer.resumedFrom = directory
+        return trainer
+    }
+
+    init(model: Transformer, tokenizer: Tokenizer, options: TrainingOptions, output: URL, state: TrainingState) throws {
+        guard tokenizer.vocabularySize == model.config.vocabularySize, tokenizer.padId == model.config.padId,
+              tokenizer.eosId == model.config.eosId else {
+            throw ModelError("\(tokenizer.source): \(tokenizer.vocabularySize) tokens, pad \(tokenizer.padId), EOS \(tokenizer.eosId) do not match the model's vocab_size \(model.config.vocabularySize), pad_token_id \(model.config.padId), eos_token_id \(model.config.eosId)")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        tokenizerJSON = try tokenizer.jsonData()
+        self.options = options
+        self.output = output
+        self.state = state
+        updater = ParameterUpdater(model: model, schedule: options.schedule,
+                                   clipNorm: options.clipNorm > 0 ? options.clipNorm : nil,
+                                   labelSmoothing: options.labelSmoothing)
+    }
+
+    /// Trains until the epochs or `maxSteps` are done, validation stops improving, `shouldStop`
+    /// says so, or the loss diverges.
+    public func train(on data: TrainingData, validation: TrainingData?) throws -> Outcome {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let log = try LogFile(url: logURL)
+        let report = { (event: TrainingEvent) in
+            if let line = event.jsonLine { log.append(line) }
+            self.onEvent(event)
+        }
+        let config = model.config
+        let batcher = Batcher(sources: data.sources, targets: data.targets, tokenBudget: options.tokenBudget,
+                              maxSentences: options.maxSentences)
+        if !batcher.oversizedPairs.isEmpty {
+            report(.message("\(batcher.oversizedPairs.count) pairs do not fit the token budget of \(options.tokenBudget) and are left out"))
+        }
+        var meter = ProgressMeter(plannedSteps: plannedSteps(batcher), startStep: state.step)
+        var savedStep: Int? = nil
+        func checkpoint() throws {
+            guard savedStep != state.step else { return }
+            let url = try Checkpoint.save(model: model, adam: updater.adam, state: state, tokenizerJSON: tokenizerJSON,
+                                          in: checkpointDirectory)
+            if validation == nil { try saveBest() }  // without validation, the newest model is the best known
+            savedStep = state.step
+            report(.checkpoint(step: state.step, path: url.path))
+        }
+        /// Validates during `epoch` (or at its end); true when training should stop early.
+        func validate(epoch: Int) throws -> Bool {
+            guard let validation, validation.count > 0 else { return false }
+            let result = try Validation.run(model: model, tokenizer: tokenizer, data: validation, options: options,
+                                            lowercase: lowercaseMetrics)
+            let score = result.score(bestBy)
+            let isBest = state.bestScore.map { score < $0 } ?? true
+            if isBest {
+                state.bestScore = score
+                state.bestStep = state.step
+                state.validationsWithoutImprovement = 0
+                try saveBest()
+            } else {
+                state.validationsWithoutImprovement += 1
+            }
+            report(.validation(step: state.step, epoch: epoch, result: ValidationSummary(loss: result.loss, bleu: result.bleu, chrf: result.chrf),
+                               isBest: isBest))
+            if let patience = options.patience, state.validationsWithoutImprovement >= patience {
+                report(.message("no improvement of validation \(bestBy.rawValue) in \(patience) validations; the best was at step \(state.bestStep ?? 0)"))
+                return true
+            }
+            return false
+        }
+
+        while state.epoch < options.epochs {
+            for indices in batcher.batches(epoch: state.epoch, seed: state.seed, startingAt: state.batchInEpoch) {
+                if let maxSteps = options.maxSteps, state.step >= maxSteps {
+                    try checkpoint()
+                    return .finished
+                }
+                let batch = data.batch(indices, padId: config.padId, decoderStartId: config.decoderStartId)
+                var generator = SeededGenerator(state: state.dropoutGenerator)
+                let result = updater.train(batch, generator: &generator)
+                guard result.loss.isFinite && result.gradientNorm.isFinite else {
+                    report(.message("step \(state.step + 1): the \(result.loss.isFinite ? "gradient norm" : "loss") is \(result.loss.isFinite ? result.gradientNorm : Double(result.loss)); stopping. The last good checkpoint is in \(checkpointDirectory.path)"))
+                    return .diverged(step: state.step + 1)
+                }
+                state.dropoutGenerator = generator.stateWords
+                state.step += 1
+                state.batchInEpoch += 1
+                meter.add(result)
+                if state.step % max(1, options.logEvery) == 0 {
+                    report(.progress(meter.report(step: state.step, epoch: state.epoch)))
+                }
+                var stopEarly = false
+                if let every = options.validateEvery, state.step % every == 0 { stopEarly = try validate(epoch: state.epoch) }
+                if let every = options.checkpointEvery, state.step % every == 0 { try checkpoint() }
+                if stopEarly {
+                    try checkpoint()
+                    return .earlyStopped
+                }
+                if shouldStop() {
+                    try checkpoint()
+                    return .interrupted
+                }
+            }
+            state.epoch += 1
+            state.batchInEpoch = 0
+            if meter.hasUnreported { report(.progress(meter.report(step: state.step, epoch: state.epoch - 1))) }
+            let stopEarly = try validate(epoch: state.epoch - 1)
+            try checkpoint()
+            if stopEarly { return .earlyStopped }
+            if shouldStop() { return .interrupted }
+        }
+        try checkpoint()
+        return .finished
+    }
+
+    /// Writes the current model to `output` as a model directory.
+    func saveBest() throws {
+        try ModelDirectory.save(model, to: output, tokenizerJSON: tokenizerJSON)
+    }
+
+    private func plannedSteps(_ batcher: Batcher) -> Int {
+        let perEpoch = batcher.batches(epoch: 0, seed: state.seed).count
+        let byEpochs = perEpoch * options.epochs
+        return options.maxSteps.map { min($0, byEpochs) } ?? byEpochs
+    }
+}
+
+/// Accumulates the updates between two progress reports.
+struct ProgressMeter {
+    let plannedSteps: Int
+    let start = DispatchTime.now().uptimeNanoseconds
+    let startStep: Int
+    var intervalStart = DispatchTime.now().uptimeNanoseconds
+    var lossSum = 0.0, tokens = 0, last: StepResult?
+
+    init(plannedSteps: Int, startStep: Int) {
+        self.plannedSteps = plannedSteps
+        self.startStep = startStep
+    }
+
+    var hasUnreported: Bool { tokens > 0 }
+
+    mutating func add(_ result: StepResult) {
+        lossSum += Double(result.loss) * Double(result.targetTokens)
+        tokens += result.targetTokens
+        last = result
+    }
+
+    mutating func report(step: Int, epoch: Int) -> TrainingProgress {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let interval = Double(now - intervalStart) / 1e9, elapsed = Double(now - start) / 1e9
+        let secondsPerStep = elapsed / Double(max(1, step - startStep))
+        let progress = TrainingProgress(
+            step: step, epoch: epoch, loss: tokens > 0 ? lossSum / Double(tokens) : .nan,
+            learningRate: last?.learningRate ?? 0, gradientNorm: last?.gradientNorm ?? 0, targetTokens: tokens,
+            tokensPerSecond: interval > 0 ? Double(tokens) / interval : 0, elapsedSeconds: elapsed,
+            plannedSteps: plannedSteps, secondsLeft: Double(max(0, plannedSteps - step)) * secondsPerStep)
+        lossSum = 0
+        tokens = 0
+        intervalStart = now
+        return progress
+    }
+}
+
+/// An append-only text file, one line per call, flushed each time so a kill loses nothing written.
+final class LogFile {
+    private let handle: FileHandle
+
+    init(url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw ModelError("\(url.path): cannot create the training log")
+            }
+        }
+        handle = try FileHandle(forWritingTo: url)
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ line: String) {
+        handle.write(Data((line + "\n").utf8))
+    }
+}

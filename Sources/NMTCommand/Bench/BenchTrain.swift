@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import NMT
+import Tensor
+
+/// `nmt bench train`: training throughput on the benchmark shape of torch_train_ref.py — the small
+/// preset (D 256, H 4, F 1024, 3+3 layers), V 8000, a batch of 128 random sources of 18 tokens and
+/// targets of 20, dropout 0.1 everywhere, label smoothing 0.1, Adam — timed step by step.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training speed: target tokens/s, peak memory, and GFLOP/s against a plain sgemm."
+    )
+
+    @OptionGroup var options: BenchmarkOptions
+
+    @Option(help: "Threads for BLAS and the toolkit's loops.")
+    var threads = 2
+    @Option(help: "Sentence pairs a batch.")
+    var batch = 128
+    @Option(help: "Source tokens a sentence.")
+    var sourceLength = 18
+    @Option(help: "Target tokens a sentence.")
+    var targetLength = 20
+    @Option(help: "Vocabulary size.")
+    var vocabulary = 8000
+    @Option(help: "Untimed steps first.")
+    var warmup = 2
+
+    func run() throws {
+        Parallel.configure(threads: threads)
+        Allocation.reuseFreedMemory()
+        let config = ModelPreset.small.config(vocabularySize: vocabulary)
+        let model = Transformer(config: config)
+        var generator = SeededGenerator(seed: 0)
+        model.initializeForTraining(generator: &generator)
+        func randomSequence(_ length: Int) -> [Int] {
+            // Any id but EOS (0) and pad (V − 1), as the reference draws ids 4 ..< V.
+            (0..<length).map { _ in 1 + Int(generator.next() % UInt64(vocabulary - 2)) }
+        }
+        let data = TeacherForcedBatch(sources: (0..<batch).map { _ in randomSequence(sourceLength) },
+                                      targets: (0..<batch).map { _ in randomSequence(targetLength) },
+                                      padId: config.padId, decoderStartId: config.decoderStartId)
+        let updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: 1e-4, warmup: 1),
+                                       clipNorm: nil, labelSmoothing: 0.1)
+        for _ in 0..<warmup { _ = updater.train(data, generator: &generator) }
+        let seconds = medianSeconds(repeats: options.repeats) { _ = updater.train(data, generator: &generator) }
+        let peakMemory = TrainingMemory.peakResidentMegabytes()  // before the sgemm's buffers below
+        let flops = Self.trainingFlops(config: config, batch: batch, sourceLength: sourceLength, targetLength: targetLength)
+
+        // The largest GEMM of the step (the output projection) alone, same threads, same process.
+        let (m, n, k) = (batch * targetLength, vocabulary, config.modelWidth)
+        let a = Tensor(zeros: [m, k]), b = Tensor(zeros: [n, k]), c = Tensor(zeros: [m, n])
+        a.fill(0.01); b.fill(0.02)
+        let gemmSeconds = medianSeconds(repeats: max(options.repeats, 5)) {
+            BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: a.data, b: b.data, c: c.data)
+        }
+        let gemmRate = 2 * Double(m * n * k) / gemmSeconds / 1e9
+        let achieved = flops / seconds / 1e9
+        let name = "train"
+        options.report([
+            BenchmarkFigure(benchmark: name, metric: "target tokens/s", value: Double(batch * targetLength) / seconds, unit: "tok/s"),
+            BenchmarkFigure(benchmark: name, metric: "step time", value: seconds * 1000, unit: "ms"),
+            BenchmarkFigure(benchmark: name, metric: "peak memory", value: peakMemory, unit: "MB"),
+            BenchmarkFigure(benchmark: name, metric: "achieved", value: achieved, unit: "GFLOP/s"),
+            BenchmarkFigure(benchmark: name, metric: "sgemm \(m)x\(n)x\(k)", value: gemmRate, unit: "GFLOP/s"),
+            BenchmarkFigure(benchmark: name, metric: "achieved / sgemm", value: achieved / gemmRate, unit: "ratio"),
+        ])
+    }
+
+    /// Matrix-multiply FLOPs of one training step: 3 × those of the forward (the backward computes
+    /// two products for each of the forward's), counting 2 per multiply-add.
+    static func trainingFlops(config: ModelConfig, batch B: Int, sourceLength S: Int, targetLength T: Int) -> Double {
+        let (D, F, V) = (Double(config.modelWidth), Double(config.encoderFeedForwardWidth), Double(config.vocabularySize))
+        let sourceRows = Double(B * S), targetRows = Double(B * T)
+        let (s, t) = (Double(S), Double(T))
+        let encoderLayer = sourceRows * (2 * D * 3 * D + 2 * D * D + 4 * D * F) + 4 * Double(B) * s * s * D
+        let decoderLayer = targetRows * (2 * D * 3 * D + 2 * D * D + 2 * D * D + 2 * D * D + 4 * D * F)
+            + sourceRows * 2 * D * 2 * D + 4 * Double(B) * t * t * D + 4 * Double(B) * t * s * D
+        let forward = Double(config.encoderLayers) * encoderLayer + Double(config.decoderLayers) * decoderLayer
+            + targetRows * 2 * D * V
+        return 3 * forward
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import NMT
+import Tensor
+import TestSupport
+import Tokenizers
+import XCTest
+
+/// The trainer on the walkthrough corpus with a very small model: batches, initialisation, the
+/// pad row, checkpoints that survive a kill, resume that continues bit for bit, divergence.
+final class TrainingTests: XCTestCase {
+    static let corpusURL = Fixtures.packageRoot.appendingPathComponent("corpora/walkthrough.tsv")
+    static let tokenizerURL = Fixtures.packageRoot.appendingPathComponent("vocab/walkthrough.json")
+
+    var tokenizer: Tokenizer!
+    var data: TrainingData!
+    var output: URL!
+
+    override func setUpWithError() throws {
+        Parallel.configure(threads: 1)  // one thread: every run of the same seed is identical
+        tokenizer = try Tokenizer(contentsOf: Self.tokenizerURL)
+        data = TrainingData(corpus: try ParallelCorpus(tsv: Self.corpusURL), tokenizer: tokenizer, maxLength: 64)
+        output = try Fixtures.temporaryDirectory("nmt-training")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: output)
+    }
+
+    func config() -> ModelConfig {
+        var config = ModelPreset.tiny.config(vocabularySize: tokenizer.vocabularySize, maxPositions: 64)
+        (config.modelWidth, config.encoderFeedForwardWidth, config.decoderFeedForwardWidth) = (32, 64, 64)
+        config.encoderLayers = 1
+        config.decoderLayers = 1
+        return config
+    }
+
+    func options(maxSteps: Int) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.seed = 7
+        options.epochs = 100
+        options.maxSteps = maxSteps
+        options.tokenBudget = 256
+        options.warmupSteps = 10
+        options.learningRate = 3e-3
+        options.logEvery = 1
+        return options
+    }
+
+    /// (step, loss) of every training line of a log.
+    func loggedLosses(_ url: URL) throws -> [Int: Double] {
+        var losses: [Int: Double] = [:]
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if object["event"] as? String == "train" { losses[object["step"] as! Int] = (object["loss"] as! Double) }
+        }
+        return losses
+    }
+
+    func testTeacherForcedBatchShiftsTargetsRight() {
+        let batch = TeacherForcedBatch(sources: [[5, 6, 0], [7, 0]], targets: [[8, 9, 0], [4, 0]], padId: 99, decoderStartId: 99)
+        XCTAssertEqual(batch.decoderInput, [99, 8, 9, 99, 4, 99])
+        XCTAssertEqual(batch.labels, [8, 9, 0, 4, 0, 99])
+        XCTAssertEqual(batch.targetTokens, 5)
+        XCTAssertEqual(batch.source.ids, [5, 6, 0, 7, 0, 99])
+    }
+
+    func testInitialisationFollowsTheRules() {
+        let model = Transformer(config: config())
+        var generator = SeededGenerator(seed: 3)
+        model.initializeForTraining(generator: &generator)
+        let D = model.config.modelWidth, pad = model.config.padId
+        let embedding = model.parameters.values(of: "model.shared.weight")
+        XCTAssertEqual(Array(embedding[(pad * D)..<((pad + 1) * D)]), [Float](repeating: 0, count: D), "pad row zero")
+        let bound = (6 / Float(model.config.vocabularySize + D)).squareRoot()
+        XCTAssertLessThanOrEqual(embedding.map(abs).max()!, bound)
+        XCTAssertGreaterThan(embedding.map(abs).max()!, bound * 0.9)
+        for entry in model.parameters.entries {
+            let values = model.parameters.values(of: entry.name)
+            if entry.name.hasSuffix("layer_norm.weight") {
+                XCTAssertEqual(Set(values), [1], entry.name)
+            } else if entry.shape.count == 1 || !entry.trainable {
+                XCTAssertEqual(Set(values), [0], entry.name)
+            } else {
+                let bound = (6 / Float(entry.shape[0] + entry.shape[1])).squareRoot()
+                XCTAssertLessThanOrEqual(values.map(abs).max()!, bound, entry.name)
+            }
+        }
+    }
+
+    func testTrainingLowersTheLossAndNeverMovesThePadRow() throws {
+        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 30), output: output)
+        XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
+        let losses = try loggedLosses(trainer.logURL)
+        XCTAssertEqual(losses.count, 30)
+        XCTAssertLessThan(losses[30]!, losses[1]! - 1, "30 updates lower the loss")
+        let D = trainer.model.config.modelWidth, pad = trainer.model.config.padId
+        let row = trainer.model.parameters.values(of: "model.shared.weight")[(pad * D)..<((pad + 1) * D)]
+        XCTAssertTrue(row.allSatisfy { $0 == 0 }, "the pad row stays zero")
+        // Without validation, --output holds the newest model.
+        XCTAssertNoThrow(try ModelDirectory.loadModel(from: output))
+    }
+
+    func testResumeEqualsUninterruptedRun() throws {
+        let whole = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 24), output: output)
+        XCTAssertEqual(try whole.train(on: data, validation: nil), .finished)
+        let uninterrupted = try loggedLosses(whole.logURL)
+
+        // The same run stopped at step 11 (mid-epoch: an epoch here is 9 batches), then resumed.
+        let split = output.appendingPathComponent("split")
+        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 11), output: split)
+        XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
+        XCTAssertEqual(first.state.step, 11)
+        XCTAssertGreaterThan(first.state.batchInEpoch, 0, "stopped inside an epoch")
+        let resumed = try Trainer.resume(from: split, options: options(maxSteps: 24), output: split)
+        XCTAssertEqual(resumed.state.step, 11)
+        XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
+        let splitLosses = try loggedLosses(resumed.logURL)
+        XCTAssertEqual(splitLosses.count, 24)
+        for step in 1...24 {
+            XCTAssertEqual(splitLosses[step], uninterrupted[step], "step \(step): resumed runs must repeat the uninterrupted losses exactly")
+        }
+        XCTAssertEqual(resumed.model.parameters.values(of: "model.shared.weight"), whole.model.parameters.values(of: "model.shared.weight"))
+    }
+
+    func testHalfWrittenCheckpointIsNeverRead() throws {
+        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 5), output: output)
+        XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
+        let root = trainer.checkpointDirectory
+        // A save of step 6 killed halfway: its temporary directory holds a truncated weights file
+        // and no training state.
+        let partial = root.appendingPathComponent(".step-00000006.tmp")
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        let weights = try Data(contentsOf: root.appendingPathComponent("step-00000005/model.safetensors"))
+        try weights.prefix(weights.count / 2).write(to: partial.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(try Checkpoint.latest(in: root)?.lastPathComponent, "step-00000005")
+        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 8), output: output)
+        XCTAssertEqual(resumed.state.step, 5)
+        XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
+        // The next save replaced the partial directory and removed the older checkpoint.
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
+        XCTAssertEqual(names, ["step-00000008"])
+    }
+
+    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 4), output: output)
+        XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
+        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 10), output: output)
+        resumed.model.parameters.valueBuffer("model.encoder.layers.0.fc1.weight")[0] = .infinity
+        var messages: [String] = []
+        resumed.onEvent = { if case .message(let text) = $0 { messages.append(text) } }
+        XCTAssertEqual(try resumed.train(on: data, validation: nil), .diverged(step: 5))
+        XCTAssertTrue(messages.contains { $0.contains("step 5") && $0.contains("last good checkpoint") }, "\(messages)")
+        XCTAssertEqual(try Checkpoint.latest(in: resumed.checkpointDirectory)?.lastPathComponent, "step-00000004")
+        let reloaded = try Checkpoint.load(try Checkpoint.latest(in: resumed.checkpointDirectory)!)
+        XCTAssertTrue(reloaded.model.parameters.values(of: "model.encoder.layers.0.fc1.weight").allSatisfy(\.isFinite))
+    }
+
+    func testValidationPicksTheBestModelAndStopsEarly() throws {
+        let valid = TrainingData(corpus: try ParallelCorpus(tsv: Self.corpusURL.deletingLastPathComponent()
+            .appendingPathComponent("walkthrough-valid.tsv")), tokenizer: tokenizer, maxLength: 64)
+        var options = options(maxSteps: 60)
+        options.validateEvery = 3
+        options.patience = 1
+        options.learningRate = 0.5  // far too high: validation gets worse soon
+        options.clipNorm = 0
+        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options, output: output)
+        var validations: [(step: Int, loss: Double, best: Bool)] = []
+        trainer.onEvent = { if case .validation(let step, _, let r, let best) = $0 { validations.append((step, r.loss, best)) } }
+        XCTAssertEqual(try trainer.train(on: data, validation: valid), .earlyStopped)
+        XCTAssertEqual(validations.last?.best, false)
+        XCTAssertEqual(trainer.state.bestStep, validations.last { $0.best }?.step)
+        XCTAssertNotNil(try ModelDirectory.loadModel(from: output), "the best model is in the output directory")
+    }
+}
