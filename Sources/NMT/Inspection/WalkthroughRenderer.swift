@@ -8,8 +8,11 @@ extension Walkthrough {
         out += wrap("Walkthrough of \(quoted(sentence)) through \(modelSummary).")
         out.append("")
 
-        out.append("1. Pieces, ids and embeddings")
-        out += wrap("The tokenizer cuts the sentence into pieces (\"▁\" marks a space before) and adds </s>. Each piece's id picks a row of the embedding matrix; × \(format(embeddingScale)) (√\(config.modelWidth)) and plus the sinusoid of its position, it is the encoder's input. Shown: the first \(shownDimensions) of \(config.modelWidth) dimensions, and the norm of all.")
+        func section(_ step: Int) {
+            out.append("\(step + 1). \(Self.stepTitles[step])")
+            out += wrap(explanation(step: step, code: { "\"\($0)\"" }, strongest: "* marks the strongest"))
+        }
+        section(0)
         out.append("")
         let dimensions = "first \(shownDimensions) dimensions"
         out.append("  " + pad("piece", 12) + pad("id", 6, right: true) + "  " + pad(dimensions, shownDimensions * 6) + pad("norm", 7, right: true))
@@ -19,18 +22,15 @@ extension Walkthrough {
         }
         out.append("")
 
-        out.append("2. Encoder self-attention")
-        out += wrap("Every source word looks at every source word. A row shows where its word looks: the weights of the last encoder layer, averaged over its \(config.encoderHeads) heads, pieces merged into words; * marks the strongest.")
+        section(1)
         out.append("")
         out.append(tables.text([encoderSelfAttention]))
 
-        out.append("3. Decoder masked self-attention, as the output grows")
-        out += wrap("The decoder starts from \(decoderSelfAttention.rows.first ?? "the start token") and reads one more output word at each step. Each row is a step: the word it reads looks only at itself and the words before it (· = hidden by the mask).")
+        section(2)
         out.append("")
         out.append(tables.text([decoderSelfAttention]))
 
-        out.append("4. Encoder–decoder attention")
-        out += wrap("When the decoder chooses an output word, it looks at the source. The source words each output word attended to most (last layer, mean of heads):")
+        section(3)
         out.append("")
         for row in crossAttention {
             let sources = row.sources.map { pad($0.token, 12) + " " + format($0.weight) }.joined(separator: "   ")
@@ -38,8 +38,7 @@ extension Walkthrough {
         }
         out.append("")
 
-        out.append("5. Generation, step by step")
-        out += wrap("At each step the decoder gives a probability to every piece of the vocabulary; greedy search takes the most probable, until </s>.")
+        section(4)
         for (step, item) in generation.enumerated() {
             out.append("")
             out.append("  step \(step + 1), after \(item.outputSoFar.isEmpty ? "the start token" : quoted(item.outputSoFar)):")
@@ -65,10 +64,10 @@ extension Walkthrough {
         out.append("Through \(modelSummary).")
         out.append("")
 
-        out.append("## 1. Pieces, ids and embeddings")
-        out.append("")
-        out.append("The tokenizer cuts the sentence into pieces (`▁` marks a space before) and adds `</s>`. Each piece's id picks a row of the embedding matrix; × \(format(embeddingScale)) (√\(config.modelWidth)) and plus the sinusoid of its position, it is the encoder's input. Shown: the first \(shownDimensions) of \(config.modelWidth) dimensions, and the norm of all.")
-        out.append("")
+        func section(_ step: Int) {
+            out += ["## \(step + 1). \(Self.stepTitles[step])", "", explanation(step: step, code: code, strongest: "the strongest in bold"), ""]
+        }
+        section(0)
         out.append("| piece | id | first \(shownDimensions) dimensions | norm |")
         out.append("| --- | ---: | --- | ---: |")
         for (position, piece) in sourcePieces.enumerated() {
@@ -77,22 +76,13 @@ extension Walkthrough {
         }
         out.append("")
 
-        out.append("## 2. Encoder self-attention")
-        out.append("")
-        out.append("Every source word looks at every source word. A row shows where its word looks: the weights of the last encoder layer, averaged over its \(config.encoderHeads) heads, pieces merged into words; the strongest in bold.")
-        out.append("")
+        section(1)
         out.append(tables.markdown([encoderSelfAttention]))
 
-        out.append("## 3. Decoder masked self-attention, as the output grows")
-        out.append("")
-        out.append("The decoder starts from \(code(decoderSelfAttention.rows.first ?? "")) and reads one more output word at each step. Each row is a step: the word it reads looks only at itself and the words before it (· = hidden by the mask).")
-        out.append("")
+        section(2)
         out.append(tables.markdown([decoderSelfAttention]))
 
-        out.append("## 4. Encoder–decoder attention")
-        out.append("")
-        out.append("When the decoder chooses an output word, it looks at the source. The source words each output word attended to most (last layer, mean of heads):")
-        out.append("")
+        section(3)
         out.append("| output word | source words it attended to most |")
         out.append("| --- | --- |")
         for row in crossAttention {
@@ -100,10 +90,7 @@ extension Walkthrough {
         }
         out.append("")
 
-        out.append("## 5. Generation, step by step")
-        out.append("")
-        out.append("At each step the decoder gives a probability to every piece of the vocabulary; greedy search takes the most probable, until `</s>`.")
-        out.append("")
+        section(4)
         out.append("| step | output so far | the \(Walkthrough.candidateCount) most probable next pieces | chosen |")
         out.append("| ---: | --- | --- | --- |")
         for (step, item) in generation.enumerated() {
@@ -116,6 +103,26 @@ extension Walkthrough {
         out.append("")
         out.append(translation)
         return out.joined(separator: "\n") + "\n"
+    }
+
+    static let stepTitles = ["Pieces, ids and embeddings", "Encoder self-attention", "Decoder masked self-attention, as the output grows",
+                             "Encoder–decoder attention", "Generation, step by step"]
+
+    /// What step `step` (from 0) shows, for text and markdown alike: `code` marks up a token,
+    /// `strongest` says how a row's largest weight is marked.
+    func explanation(step: Int, code: (String) -> String, strongest: String) -> String {
+        switch step {
+        case 0:
+            return "The tokenizer cuts the sentence into pieces (\(code("▁")) marks a space before) and adds \(code("</s>")). Each piece's id picks a row of the embedding matrix; × \(format(embeddingScale)) (√\(config.modelWidth)) and plus the sinusoid of its position, it is the encoder's input. Shown: the first \(shownDimensions) of \(config.modelWidth) dimensions, and the norm of all."
+        case 1:
+            return "Every source word looks at every source word. A row shows where its word looks: the weights of the last encoder layer, averaged over its \(config.encoderHeads) heads, pieces merged into words; \(strongest)."
+        case 2:
+            return "The decoder starts from \(code(decoderSelfAttention.rows.first ?? "")) and reads one more output word at each step. Each row is a step: the word it reads looks only at itself and the words before it (· = hidden by the mask)."
+        case 3:
+            return "When the decoder chooses an output word, it looks at the source. The source words each output word attended to most (last layer, mean of heads):"
+        default:
+            return "At each step the decoder gives a probability to every piece of the vocabulary; greedy search takes the most probable, until \(code("</s>"))."
+        }
     }
 
     var shownDimensions: Int { sourcePieces.first?.embedding.count ?? Walkthrough.shownDimensions }
@@ -133,7 +140,7 @@ extension Walkthrough {
 
     /// Eight numbers of a vector, six characters each.
     func vector(_ values: [Float]) -> String {
-        values.map { pad(String(format: "%.2f", $0), 6, right: true) }.joined()
+        values.map { pad(format($0), 6, right: true) }.joined()
     }
 
     func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
