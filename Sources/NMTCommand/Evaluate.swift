@@ -18,8 +18,19 @@ struct Evaluate: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The translations to score, one a line.", valueName: "file"))
-    var hypotheses: String
+    @Option(help: ArgumentHelp("The translations to score, one a line. Without it, the model translates the sources.", valueName: "file"))
+    var hypotheses: String?
+
+    @Option(help: ArgumentHelp("With --reference and no --hypotheses: the sources to translate, one a line.", valueName: "file"))
+    var source: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Beam size when translating; 1 is greedy search.")
+    var beam: Int = 4
+
+    @Option(help: "Sentences translated together.")
+    var batchSize: Int = 32
 
     @Argument(help: ArgumentHelp("A TSV test set whose target columns are the references.", valueName: "test.tsv"))
     var testSet: String?
@@ -44,14 +55,35 @@ struct Evaluate: ParsableCommand {
         if testSet == nil && referenceFiles.isEmpty {
             throw ValidationError("Give the references: a TSV test set or at least one --reference file.")
         }
+        if hypotheses != nil && source != nil {
+            throw ValidationError("--source is what the model translates; with --hypotheses there is nothing to translate.")
+        }
+        if hypotheses == nil && testSet == nil && source == nil {
+            throw ValidationError("To translate with a model, give a TSV test set or --source with the --reference files.")
+        }
+        guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
     func run() throws {
-        // The translations come from a file; this is where translating the test set's sources with
-        // a model will plug in.
-        let hypothesisURL = URL(fileURLWithPath: hypotheses)
-        let hypothesisLines = try ParallelCorpus.readLines(of: hypothesisURL)
-        let references = try readReferences(lineCount: hypothesisLines.count)
+        let hypothesisLines: [String], references: [[String]]
+        if let hypotheses {
+            hypothesisLines = try ParallelCorpus.readLines(of: URL(fileURLWithPath: hypotheses))
+            references = try readReferences(lineCount: hypothesisLines.count)
+        } else {
+            let sources: [String]
+            if let testSet {
+                let corpus = try ParallelCorpus(tsv: URL(fileURLWithPath: testSet), options: .strict)
+                sources = corpus.pairs.map(\.source)
+                references = corpus.pairs.map(\.references)
+            } else {
+                sources = try ParallelCorpus.readLines(of: URL(fileURLWithPath: source!))
+                references = try readReferences(lineCount: sources.count, countedFile: source!)
+            }
+            let translator = try modelOptions.loadTranslator()
+            hypothesisLines = translator.translate(sources, options: SearchOptions(beamSize: beam), batchSize: batchSize)
+                .map { $0.first?.text ?? "" }
+        }
 
         let bleu = BLEU(lowercase: lowercase, tokenize: tokenize)
             .corpusScore(hypotheses: hypothesisLines, references: references)
@@ -69,30 +101,29 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    /// references[i]: every reference of hypothesis i. Each source must have exactly `lineCount` lines.
-    private func readReferences(lineCount: Int) throws -> [[String]] {
+    /// references[i]: every reference of line i of `countedFile` (the hypotheses or the sources),
+    /// which has `lineCount` lines; each reference source must have as many.
+    private func readReferences(lineCount: Int, countedFile: String? = nil) throws -> [[String]] {
+        let counted = countedFile ?? hypotheses ?? "<hypotheses>"
         if let testSet {
             // Strict: a skipped line would pair every later hypothesis with the wrong references.
             let corpus = try ParallelCorpus(tsv: URL(fileURLWithPath: testSet), options: .strict)
-            try checkLineCounts(hypotheses: lineCount, references: corpus.pairs.count, file: testSet)
+            try checkLineCounts(counted, lineCount, testSet, corpus.pairs.count)
             return corpus.pairs.map(\.references)
         }
         let files = try referenceFiles.map { file in
             let lines = try ParallelCorpus.readLines(of: URL(fileURLWithPath: file))
-            try checkLineCounts(hypotheses: lineCount, references: lines.count, file: file)
+            try checkLineCounts(counted, lineCount, file, lines.count)
             return lines
         }
         return (0..<lineCount).map { line in files.map { $0[line] } }
     }
 
     /// Names the first line that has no partner, in whichever file is longer.
-    private func checkLineCounts(hypotheses hypothesisCount: Int, references referenceCount: Int, file: String) throws {
-        guard hypothesisCount != referenceCount else { return }
-        let (longer, line) = hypothesisCount > referenceCount
-            ? (hypotheses, referenceCount + 1) : (file, hypothesisCount + 1)
-        throw EvaluationError(
-            "\(longer):\(line): no counterpart in the other file (\(hypotheses) has \(hypothesisCount) lines, "
-                + "\(file) has \(referenceCount))")
+    private func checkLineCounts(_ countedFile: String, _ countedLines: Int, _ file: String, _ lines: Int) throws {
+        guard countedLines != lines else { return }
+        let (longer, line) = countedLines > lines ? (countedFile, lines + 1) : (file, countedLines + 1)
+        throw CommandError("\(longer):\(line): no counterpart in the other file (\(countedFile) has \(countedLines) lines, \(file) has \(lines))")
     }
 }
 
@@ -114,9 +145,3 @@ struct EvaluationReport: Codable {
     var signature: Signatures
 }
 
-/// A one-line error for the command line.
-struct EvaluationError: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ description: String) { self.description = description }
-}

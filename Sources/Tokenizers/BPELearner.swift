@@ -125,9 +125,9 @@ private struct MergeState {
     var gained: [Int32] = []
     var lastGained: [Int] = []
 
-    /// A pair with its count when it was pushed. Counts change after that: an entry whose count
-    /// is no longer the pair's is stale and skipped when popped, and every rise of a count
-    /// pushes a fresh entry, so the pair's current count is always in the heap.
+    /// A pair with its count when it was pushed. Counts change after that. A rise pushes a fresh
+    /// entry at once (`gained`); a fall is noticed when the stale entry comes to the top, and the
+    /// pair goes back in with its current count, which is lower, so it is still in order.
     struct Entry {
         var count: Int
         var pair: Int32
@@ -218,7 +218,7 @@ private struct MergeState {
         }
     }
 
-    /// The most frequent pair now, skipping stale entries.
+    /// The most frequent pair now.
     mutating func popBest() -> Int32? {
         while let top = heap.first {
             let last = heap.removeLast()
@@ -226,7 +226,10 @@ private struct MergeState {
                 heap[0] = last
                 siftDown(0)
             }
-            if top.count == pairCount[Int(top.pair)], top.count > 0 { return top.pair }
+            let count = pairCount[Int(top.pair)]
+            if count > 0, top.count == count { return top.pair }
+            // Fallen since pushed (a risen count already has its own, fresher entry).
+            if count > 0, top.count > count { push(top.pair) }
         }
         return nil
     }

@@ -100,46 +100,49 @@ private struct JSONParser {
     }
 
     mutating func parseObject(depth: Int) throws -> JSON {
-        position += 1
         var members: [(key: String, value: JSON)] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return .object(members)
+        try parseElements(closing: "}", in: "an object") { parser in
+            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: "\"") else {
+                throw parser.error("expected a key in quotes")
+            }
+            let key = try parser.parseString()
+            parser.skipWhitespace()
+            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: ":") else {
+                throw parser.error("expected ':' after a key")
+            }
+            parser.position += 1
+            parser.skipWhitespace()
+            members.append((key, try parser.parseValue(depth: depth + 1)))
         }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key in quotes") }
-            let key = try parseString()
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-            position += 1
-            skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of file in an object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
-            throw error("expected ',' or '}' in an object")
-        }
+        return .object(members)
     }
 
     mutating func parseArray(depth: Int) throws -> JSON {
-        position += 1
         var elements: [JSON] = []
+        try parseElements(closing: "]", in: "an array") { parser in
+            elements.append(try parser.parseValue(depth: depth + 1))
+        }
+        return .array(elements)
+    }
+
+    /// After an opening bracket: elements separated by commas up to the `closing` bracket, each
+    /// read by `element` from its first non-blank byte.
+    mutating func parseElements(closing: Unicode.Scalar, in container: String, _ element: (inout JSONParser) throws -> Void) throws {
+        let closing = UInt8(ascii: closing)
+        position += 1
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == closing {
             position += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth + 1))
+            try element(&self)
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of file in an array") }
+            guard position < bytes.count else { throw error("unexpected end of file in \(container)") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(elements) }
-            throw error("expected ',' or ']' in an array")
+            if bytes[position] == closing { position += 1; return }
+            throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))' in \(container)")
         }
     }
 

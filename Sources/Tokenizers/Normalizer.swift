@@ -8,8 +8,8 @@ enum NormalizerStep: String, Sendable, Equatable {
 
 /// Normalizes text to UTF-8 bytes, as tokenizers' normalizers do.
 ///
-/// NFKC through Foundation costs about 2 µs a sentence, more than everything else of encoding
-/// together, so two fast paths skip it: pure ASCII text, which NFKC leaves as it is, and text whose
+/// Full NFKC costs a few µs a sentence, more than everything else of encoding together, so two
+/// fast paths skip it: pure ASCII text, which NFKC leaves as it is, and text whose
 /// every scalar is in `QuickTable` (Latin, Greek, Cyrillic, general punctuation: all French text).
 struct Normalizer: Sendable, Equatable {
     var steps: [NormalizerStep]
@@ -33,7 +33,7 @@ struct Normalizer: Sendable, Equatable {
         for step in steps {
             switch step {
             case .nfkc:
-                string = string.precomposedStringWithCompatibilityMapping
+                string = nfkc(string)
             case .lowercase:
                 // tokenizers lowercases scalar by scalar (Rust's char::to_lowercase: the full
                 // mapping, no final-sigma context), which is what the scalar property gives.
@@ -44,6 +44,17 @@ struct Normalizer: Sendable, Equatable {
         }
         output.append(contentsOf: string.utf8)
     }
+}
+
+/// NFKC, by its definition: canonical composition (NFC) of the compatibility decomposition.
+///
+/// Foundation's own composition is wrong on Linux in ways that change text: it leaves marks that
+/// come out of a compatibility mapping uncomposed ("ｶﾞ" gives "カ" + U+3099, not "ガ"), skips
+/// Hangul LV + T, and reads a supplementary scalar before a mark as its low 16 bits
+/// ("a\u{10041}\u{308}" becomes "aÄ"). Its decomposition is right, and the standard library's
+/// NFC — the one `String` comparison uses, public as `_nfcCodeUnits` — composes correctly.
+func nfkc(_ text: String) -> String {
+    String(decoding: text.decomposedStringWithCompatibilityMapping._nfcCodeUnits, as: UTF8.self)
 }
 
 @inline(__always)
@@ -69,7 +80,7 @@ func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
 /// "Maybe"), and each NFKC(scalar) consists of such scalars too. In the covered ranges every
 /// "Maybe" scalar has a non-zero combining class, so the class test below is enough; the Indic
 /// vowel signs and Hangul jamo that are "Maybe" with class 0 lie outside them. The table is
-/// built once from Foundation's own NFKC, so it cannot disagree with the slow path.
+/// built once from `nfkc`, so it cannot disagree with the slow path.
 final class QuickTable: Sendable {
     static let shared = QuickTable()
 
@@ -91,13 +102,13 @@ final class QuickTable: Sendable {
             for value in range {
                 guard let scalar = Unicode.Scalar(value), scalar.properties.canonicalCombiningClass == .notReordered
                 else { continue }
-                candidates[value] = String(scalar).precomposedStringWithCompatibilityMapping
+                candidates[value] = nfkc(String(scalar))
             }
         }
         func isUnchanged(_ scalar: Unicode.Scalar) -> Bool {
             candidates[scalar.value].map { $0.unicodeScalars.elementsEqual([scalar]) } ?? false
         }
-        for (value, normalized) in candidates {
+        for (value, normalized) in candidates.sorted(by: { $0.key < $1.key }) {
             if isUnchanged(Unicode.Scalar(value)!) {
                 entries[Int(value)] = QuickTable.unchanged
             } else if normalized.unicodeScalars.allSatisfy(isUnchanged) {

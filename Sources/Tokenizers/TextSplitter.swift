@@ -1,7 +1,7 @@
 import Foundation
 
 /// When Metaspace puts a "▁" in front of a piece of text (tokenizer.json `prepend_scheme`).
-public enum PrependScheme: String, Sendable {
+enum PrependScheme: String, Sendable {
     /// Before every piece of text (pieces are separated by added tokens) not starting with one.
     case always
     /// Only before the text at the very start of the input.

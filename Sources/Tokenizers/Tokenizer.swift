@@ -44,27 +44,29 @@ public final class Tokenizer: Sendable {
         for (index, id) in model.vocabulary.values.enumerated() {
             set(id, String(decoding: model.vocabulary.key(at: index), as: UTF8.self))
         }
+        for token in splitter.addedTokens { set(token.id, token.content) }
         var isSpecial = [Bool](repeating: false, count: pieces.count)
-        for token in splitter.addedTokens {
-            set(token.id, token.content)
-            if Int(token.id) >= isSpecial.count { isSpecial += [Bool](repeating: false, count: Int(token.id) + 1 - isSpecial.count) }
-            isSpecial[Int(token.id)] = token.special
-        }
+        for token in splitter.addedTokens where token.special { isSpecial[Int(token.id)] = true }
         self.pieces = pieces
-        self.isSpecial = isSpecial + [Bool](repeating: false, count: pieces.count - isSpecial.count)
+        self.isSpecial = isSpecial
 
         func required(_ piece: String, _ role: String) throws -> Int {
-            if let token = splitter.addedTokens.first(where: { $0.content.utf8.elementsEqual(piece.utf8) }) {
-                return Int(token.id)
-            }
-            guard let id = model.vocabulary.value(forKey: piece.utf8) else {
+            guard let id = Self.id(of: piece, splitter: splitter, model: model) else {
                 throw TokenizerError(source: source, message: "no \(JSON.quoted(piece)) token (\(role)); nmt needs </s>, <unk> and <pad>")
             }
-            return Int(id)
+            return id
         }
         eosId = try required("</s>", "end of sentence")
         padId = try required("<pad>", "padding")
         unkId = try model.unknownId.map(Int.init) ?? required("<unk>", "unknown")
+    }
+
+    /// Added tokens first, then the model's vocabulary, as tokenizers looks pieces up.
+    private static func id(of piece: String, splitter: TextSplitter, model: BPEModel) -> Int? {
+        if let token = splitter.addedTokens.first(where: { $0.content.utf8.elementsEqual(piece.utf8) }) {
+            return Int(token.id)
+        }
+        return model.vocabulary.value(forKey: piece.utf8).map(Int.init)
     }
 
     /// Every id: the model's pieces and the added tokens (the largest id + 1).
@@ -77,19 +79,18 @@ public final class Tokenizer: Sendable {
 
     /// The id of `piece` (compared byte for byte), or nil when it is not in the vocabulary.
     public func id(for piece: String) -> Int? {
-        if let token = splitter.addedTokens.first(where: { $0.content.utf8.elementsEqual(piece.utf8) }) {
-            return Int(token.id)
-        }
-        return model.vocabulary.value(forKey: piece.utf8).map(Int.init)
+        Self.id(of: piece, splitter: splitter, model: model)
     }
 
     // MARK: Encoding
 
     /// The ids of `text`, exactly as tokenizers' `encode(text).ids` (no `</s>` added).
     public func encode(_ text: String) -> [Int] {
+        var split = TextSplitter.Output(capacity: text.utf8.count)
+        splitter.split(text, into: &split)
         var ids: [Int] = []
-        ids.reserveCapacity(text.utf8.count / 2 + 2)
-        forEachId(in: text) { ids.append(Int($0)) }
+        ids.reserveCapacity(split.items.count * 2)
+        cache.resolve(split, model: model) { ids.append(Int($0)) }
         return ids
     }
 
@@ -97,13 +98,6 @@ public final class Tokenizer: Sendable {
     public func encodeWithPieces(_ text: String) -> (ids: [Int], pieces: [String]) {
         let ids = encode(text)
         return (ids, ids.map { pieces[$0] ?? "" })
-    }
-
-    /// Calls `body` with each id of `text` in order: the allocation-free form of `encode`.
-    public func forEachId(in text: String, _ body: (Int32) -> Void) {
-        var split = TextSplitter.Output(capacity: text.utf8.count)
-        splitter.split(text, into: &split)
-        cache.resolve(split, model: model, body)
     }
 
     // MARK: Decoding

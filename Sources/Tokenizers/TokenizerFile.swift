@@ -273,8 +273,9 @@ private struct FileReader {
             case .array(let pair):
                 if pair.count == 2, case .string(let left) = pair[0], case .string(let right) = pair[1] { return (left, right) }
             case .string(let text):
-                // The older form, "left right": pieces cannot contain a space then.
-                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+                // The older form, "left right": pieces cannot contain a space then. Split the
+                // scalars: as Characters, a space and a following combining mark are one.
+                let parts = text.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
                 if parts.count == 2 { return (String(parts[0]), String(parts[1])) }
             default:
                 break

@@ -133,4 +133,27 @@ final class TranslateCommandTests: XCTestCase {
         XCTAssertTrue(outcome.standardError.contains("<stdin>:1"), outcome.standardError)
         XCTAssertEqual(outcome.standardOutput.filter { $0 == "\n" }.count, 1)
     }
+
+    /// `nmt evaluate --model` scores exactly what `nmt translate` writes for the sources.
+    func testEvaluateWithModelScoresItsOwnTranslations() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let test = directory.appendingPathComponent("test.tsv"), hypotheses = directory.appendingPathComponent("hyp.txt")
+        try "I am a student.\tJe suis étudiant.\nYou are a teacher.\tTu es professeur.\tVous êtes professeur.\n"
+            .write(to: test, atomically: true, encoding: .utf8)
+        let sources = directory.appendingPathComponent("src.txt")
+        try "I am a student.\nYou are a teacher.\n".write(to: sources, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try translate(["--input", sources.path, "--output", hypotheses.path, "--beam", "2"]).status, 0)
+        let byModel = try NMTProcess.run(["evaluate", "--model", Self.modelDirectory.path, "--beam", "2", "--format", "json", test.path])
+        let byFile = try NMTProcess.run(["evaluate", "--hypotheses", hypotheses.path, "--format", "json", test.path])
+        XCTAssertEqual(byModel.status, 0, byModel.standardError)
+        XCTAssertEqual(byModel.standardOutput, byFile.standardOutput)
+        let references = directory.appendingPathComponent("ref.txt")
+        try "Je suis étudiant.\nTu es professeur.\n".write(to: references, atomically: true, encoding: .utf8)
+        let withSourceFile = try NMTProcess.run(["evaluate", "--model", Self.modelDirectory.path, "--beam", "2", "--format", "json",
+                                                 "--source", sources.path, "--reference", references.path])
+        let withHypotheses = try NMTProcess.run(["evaluate", "--hypotheses", hypotheses.path, "--format", "json", "--reference", references.path])
+        XCTAssertEqual(withSourceFile.status, 0, withSourceFile.standardError)
+        XCTAssertEqual(withSourceFile.standardOutput, withHypotheses.standardOutput)
+    }
 }

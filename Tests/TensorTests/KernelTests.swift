@@ -94,6 +94,38 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// One query per row over keys found through a row table (a reordered cache), against the
+    /// reference with the keys laid out in order.
+    func testAttentionStepThroughRowTableMatchesReference() {
+        let (B, S, H, Dh) = (5, 9, 3, 13)
+        let D = H * Dh
+        let q = GradientCheck.randomArray(B * D, seed: 60)
+        let k = GradientCheck.randomArray(B * S * D, seed: 61), v = GradientCheck.randomArray(B * S * D, seed: 62)
+        var padding = [UInt8](repeating: 0, count: B * S)
+        for s in 6..<S { padding[1 * S + s] = 1 }
+        let shape = AttentionShape(batch: B, queries: 1, keys: S, heads: H, headWidth: Dh)
+        let expected = ReferenceKernels.attention(shape: shape, scale: 0.3, q: q, k: k, v: v, keyPadding: padding, causal: false)
+        // Store the (b, s) rows of k|v shuffled and find them through the table.
+        let order = (0..<(B * S)).map { ($0 * 7) % (B * S) }   // 7 is coprime with 45: a permutation
+        var stored = [Float](repeating: 0, count: B * S * 2 * D), table = [Int32](repeating: 0, count: B * S)
+        for (place, row) in order.enumerated() {
+            for c in 0..<D { stored[place * 2 * D + c] = k[row * D + c]; stored[place * 2 * D + D + c] = v[row * D + c] }
+            table[row] = Int32(place)
+        }
+        var out = [Float](repeating: 0, count: B * D), probabilities = [Float](repeating: 0, count: B * H * S)
+        var queries = q
+        stored.withUnsafeBufferPointer { kv in table.withUnsafeBufferPointer { t in padding.withUnsafeBufferPointer { pad in
+            queries.withUnsafeMutableBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+                Kernels.attentionStep(shape: shape, scale: 0.3, q: StridedRows(base: qp.baseAddress!, rowStride: D, batchStride: D),
+                                      keyValues: KeyValueRows(base: kv.baseAddress!, rowStride: 2 * D, valueOffset: D, rowIndex: t.baseAddress!, rowIndexStride: S),
+                                      keyPadding: pad.baseAddress, probabilities: &probabilities,
+                                      out: StridedRows(base: op.baseAddress!, rowStride: D, batchStride: D))
+            } }
+        } } }
+        XCTAssertLessThanOrEqual(maxDifference(out, expected.out), 1e-5)
+        XCTAssertLessThanOrEqual(maxDifference(probabilities, expected.probabilities), 1e-6)
+    }
+
     func testHeadSplitAndMergeAreInverse() {
         let x = GradientCheck.randomArray(2 * 3 * 4 * 5, seed: 10)
         let split = ReferenceKernels.splitHeads(x, batch: 2, length: 3, heads: 4, headWidth: 5)

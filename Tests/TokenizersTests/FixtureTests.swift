@@ -48,3 +48,48 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(tokenizer.decode(tokenizer.encode("</s> is")), "is")
     }
 }
+
+/// tokenizer.json written by `jsonData()` reads back to the same tokenizer.
+final class FileRoundTripTests: XCTestCase {
+    func testWrittenFileReadsBackAndEncodesTheSame() throws {
+        let original = try Tokenizer(contentsOf: FixtureTests.tokenizerURL)
+        let data = try original.jsonData()
+        let copy = try Tokenizer(jsonData: data, source: "copy")
+        for text in ["I am a student.", "ﬀ ﬃ ㎏ ½", "東京へ行きます。", "  two  spaces ", "</s> and <pad>"] {
+            XCTAssertEqual(copy.encode(text), original.encode(text), text)
+            XCTAssertEqual(copy.decode(copy.encode(text)), original.decode(original.encode(text)), text)
+        }
+        // The same tokenizer always gives the same bytes.
+        XCTAssertEqual(try copy.jsonData(), data)
+    }
+
+    func testWriteReplacesTheFileWhole() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("tokenizer.json")
+        try Data("old".utf8).write(to: url)
+        let tokenizer = try Tokenizer(contentsOf: FixtureTests.tokenizerURL)
+        try tokenizer.write(to: url)
+        XCTAssertEqual(try Data(contentsOf: url), try tokenizer.jsonData())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["tokenizer.json"])
+    }
+
+    func testMergesInTheOlderStringFormAndPiecesThatDifferOnlyInComposition() throws {
+        // "é" precomposed and decomposed are different pieces (String equality would merge them).
+        let json = """
+        {"added_tokens": [{"id": 0, "content": "</s>", "special": true}, {"id": 6, "content": "<pad>", "special": true}],
+         "normalizer": null,
+         "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true},
+         "decoder": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"},
+         "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": true,
+                   "vocab": {"</s>": 0, "<unk>": 1, "▁": 2, "\\u00e9": 3, "e\\u0301": 4, "▁\\u00e9": 5, "<pad>": 6, "e": 7, "\\u0301": 8},
+                   "merges": ["▁ \\u00e9", "e \\u0301"]}}
+        """
+        let tokenizer = try Tokenizer(jsonData: Data(json.utf8))
+        XCTAssertEqual(tokenizer.encode("\u{E9} e\u{301}"), [5, 2, 4])
+        XCTAssertEqual(tokenizer.id(for: "e\u{301}"), 4)
+        XCTAssertEqual(tokenizer.id(for: "\u{E9}"), 3)
+        XCTAssertEqual(tokenizer.decode([5, 2, 4]), "\u{E9} e\u{301}")
+        XCTAssertEqual(tokenizer.encode("x"), [2, 1], "no byte fallback: <unk>")
+    }
+}

@@ -83,7 +83,7 @@ public struct Generator {
     private func greedy(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [Hypothesis] {
         let config = model.config
         let B = limits.count, V = config.vocabularySize
-        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: 1, capacity: limits.max()!)
+        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!)
         var results = [Hypothesis](repeating: Hypothesis(ids: [], tokenLogProbabilities: [], score: 0), count: B)
         var live = Array(0..<B)                      // sentence of each decoder row
         var next = [Int32](repeating: Int32(config.decoderStartId), count: B)
@@ -135,14 +135,16 @@ public struct Generator {
     private func beam(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [[Hypothesis]] {
         let config = model.config
         let k = options.beamSize, V = config.vocabularySize, B = limits.count
-        // At the start every beam of a sentence is the same; only the first one is expanded.
-        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, copies: k, capacity: limits.max()!)
+        // At the start every beam of a sentence would be the same: decode one row a sentence, and
+        // let the first step's best k continuations fan out into k rows.
+        let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!, rowCapacity: B * k)
         var beams = (0..<B).map { _ in (0..<k).map { j in Beam(ids: [], logProbabilities: [], sum: j == 0 ? 0 : -.infinity) } }
         var finished = [[Hypothesis]](repeating: [], count: B)
-        var live = Array(0..<B)   // sentences whose k beams occupy decoder rows live.index · k ..< +k
-        var next = [Int32](repeating: Int32(config.decoderStartId), count: B * k)
+        var live = Array(0..<B)   // sentences whose beams occupy decoder rows live.index · rowsPer ..< +rowsPer
+        var next = [Int32](repeating: Int32(config.decoderStartId), count: B)
 
         for step in 0..<limits.max()! {
+            let rowsPer = step == 0 ? 1 : k
             let logits = decoder.step(ids: next)
             let normalizers = logSumExp(logits)
             var keepRows: [Int] = [], stillLive: [Int] = []
@@ -152,21 +154,35 @@ public struct Generator {
                 var top: [(sum: Float, beam: Int, token: Int)] = []
                 top.reserveCapacity(2 * k + 1)
                 for j in 0..<k where beams[sentence][j].sum > -.infinity {
-                    let row = slot * k + j
+                    let row = slot * rowsPer + j
                     let z = logits.data + row * V, base = beams[sentence][j].sum - normalizers[row]
-                    for v in 0..<V where v != config.padId && (step >= options.minNewTokens || v != config.eosId) {
+                    let eosAllowed = step >= options.minNewTokens
+                    func consider(_ v: Int) {
+                        guard v != config.padId, eosAllowed || v != config.eosId else { return }
                         let candidate = base + z[v]
-                        if top.count == 2 * k, candidate <= top[top.count - 1].sum { continue }
+                        if top.count == 2 * k, candidate <= top[top.count - 1].sum { return }
                         var position = top.count
                         while position > 0 && top[position - 1].sum < candidate { position -= 1 }
                         top.insert((candidate, j, v), at: position)
                         if top.count > 2 * k { top.removeLast() }
                     }
+                    // Eight logits at a time against the current 2k-th best: almost every block
+                    // of the vocabulary falls below it and costs one vector comparison.
+                    var v = 0
+                    let raw = UnsafeRawPointer(z)
+                    while v + 8 <= V {
+                        let bar = top.count == 2 * k ? top[top.count - 1].sum - base : -Float.infinity
+                        let lanes = raw.loadUnaligned(fromByteOffset: v * 4, as: SIMD8<Float>.self)
+                        if any(lanes .> SIMD8(repeating: bar)) { for u in v..<(v + 8) { consider(u) } }
+                        v += 8
+                    }
+                    while v < V { consider(v); v += 1 }
                 }
                 var successors: [Beam] = [], parents: [Int] = []
                 for (rank, candidate) in top.enumerated() {
                     let parent = beams[sentence][candidate.beam]
-                    let logProbability = logits.data[(slot * k + candidate.beam) * V + candidate.token] - normalizers[slot * k + candidate.beam]
+                    let parentRow = slot * rowsPer + candidate.beam
+                    let logProbability = logits.data[parentRow * V + candidate.token] - normalizers[parentRow]
                     if candidate.token == config.eosId {
                         // transformers keeps an EOS only when it ranks among the first k.
                         if rank < k {
@@ -177,12 +193,12 @@ public struct Generator {
                         }
                     } else if successors.count < k {
                         successors.append(Beam(ids: parent.ids + [candidate.token], logProbabilities: parent.logProbabilities + [logProbability], sum: candidate.sum))
-                        parents.append(slot * k + candidate.beam)
+                        parents.append(parentRow)
                     }
                 }
                 while successors.count < k {  // fewer than k continuations: pad with dead beams
                     successors.append(Beam(ids: [], logProbabilities: [], sum: -.infinity))
-                    parents.append(slot * k)
+                    parents.append(slot * rowsPer)
                 }
                 beams[sentence] = successors
                 if finished[sentence].count >= k { continue }

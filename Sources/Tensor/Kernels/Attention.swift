@@ -19,6 +19,25 @@ public struct StridedRows {
     }
 }
 
+/// Keys and values found through a table: key s of batch item b is the row
+/// `rowIndex[b · rowIndexStride + s]` of `base` (row stride `rowStride`); its value starts
+/// `valueOffset` elements into the same row.
+public struct KeyValueRows {
+    public var base: UnsafePointer<Float>
+    public var rowStride: Int
+    public var valueOffset: Int
+    public var rowIndex: UnsafePointer<Int32>
+    public var rowIndexStride: Int
+
+    public init(base: UnsafePointer<Float>, rowStride: Int, valueOffset: Int, rowIndex: UnsafePointer<Int32>, rowIndexStride: Int) {
+        self.base = base
+        self.rowStride = rowStride
+        self.valueOffset = valueOffset
+        self.rowIndex = rowIndex
+        self.rowIndexStride = rowIndexStride
+    }
+}
+
 /// The sizes of one attention call: B batch, T queries, S keys, H heads, Dh head width.
 public struct AttentionShape: Equatable, Sendable {
     public var batch: Int
@@ -116,6 +135,74 @@ extension Kernels {
                           beta: 0, c: out.head(batch: b, head: h, width: Dh), ldc: out.rowStride)
             }
         }
+    }
+
+    /// One decoding step of attention: a single query per row over keys and values that are
+    /// found through a table of row indices (`KeyValueRows`) — a cache whose beams were reordered
+    /// without moving it, or encoder keys shared by the beams of a sentence.
+    /// probs (B, H, 1, S) and out (B, H·Dh) as in `attentionForward`, which it equals for T = 1.
+    /// Plain vector loops rather than BLAS: per (row, head) the work is 2·S·Dh multiply-adds,
+    /// less than a BLAS call costs in overhead.
+    public static func attentionStep(
+        shape: AttentionShape, scale: Float, q: StridedRows, keyValues: KeyValueRows,
+        keyPadding: UnsafePointer<UInt8>?, probabilities: UnsafeMutablePointer<Float>, out: StridedRows
+    ) {
+        precondition(shape.queries == 1, "attentionStep takes one query per row")
+        let (S, H, Dh) = (shape.keys, shape.heads, shape.headWidth)
+        Parallel.forEach(shape.batch, minimumPerWorker: 8) { b in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: S) { keyRows in
+                let table = keyValues.rowIndex + b * keyValues.rowIndexStride
+                for s in 0..<S { keyRows[s] = UnsafePointer(keyValues.base + Int(table[s]) * keyValues.rowStride) }
+                let padding = keyPadding.map { $0 + b * S }
+                for h in 0..<H {
+                    let p = probabilities + (b * H + h) * S
+                    let query = q.head(batch: b, head: h, width: Dh)
+                    for s in 0..<S { p[s] = scale * dot(query, keyRows[s] + h * Dh, count: Dh) }
+                    maskedSoftmaxRow(p, count: S, visible: S, padding: padding)
+                    weightedSum(p, rows: keyRows, offset: keyValues.valueOffset + h * Dh, count: S, width: Dh,
+                                into: out.head(batch: b, head: h, width: Dh))
+                }
+            }
+        }
+    }
+
+    /// out (width) = Σ_s weights[s] · rows[s][offset ..< offset + width], eight lanes at a time with
+    /// the accumulator held in a register across the keys.
+    @inline(__always)
+    static func weightedSum(_ weights: UnsafePointer<Float>, rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, offset: Int,
+                            count: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        var d = 0
+        while d + 8 <= width {
+            var accumulator = SIMD8<Float>(repeating: 0)
+            for s in 0..<count where weights[s] != 0 {
+                accumulator += weights[s] * UnsafeRawPointer(rows[s] + offset + d).loadUnaligned(as: SIMD8<Float>.self)
+            }
+            UnsafeMutableRawPointer(out + d).storeBytes(of: accumulator, as: SIMD8<Float>.self)
+            d += 8
+        }
+        while d < width {
+            var sum: Float = 0
+            for s in 0..<count { sum += weights[s] * rows[s][offset + d] }
+            out[d] = sum
+            d += 1
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 8 <= count {
+            lanes += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
     }
 
     /// Backward of `attentionForward`, accumulating into dq, dk, dv (which may be column ranges

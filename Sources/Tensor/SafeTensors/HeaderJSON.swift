@@ -232,8 +232,8 @@ struct HeaderJSONParser {
 
 /// `text` as a JSON string literal: UTF-8 kept, quotes, backslashes and control characters
 /// escaped. Used for the header the writer produces and for names in error messages (so a message
-/// stays on one line whatever a header contains).
-func jsonQuoted(_ text: String) -> String {
+/// stays on one line whatever a header contains), and for the tokens of `nmt attention --format json`.
+public func jsonQuoted(_ text: String) -> String {
     var result = "\""
     for scalar in text.unicodeScalars {
         switch scalar {
