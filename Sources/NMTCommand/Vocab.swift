@@ -90,12 +90,8 @@ struct CorpusOptions: ParsableArguments {
     func forEachSentence(in path: String, _ body: (String) throws -> Void) throws {
         let data = try TextLines.read(URL(fileURLWithPath: path))
         let tsv = inputFormat == .tsv || (inputFormat == .auto && path.lowercased().hasSuffix(".tsv"))
-        try TextLines.forEachLine(in: data, { line, _ in
-            if tsv {
-                for field in line.split(separator: "\t") { try body(String(field)) }
-            } else if !line.isEmpty {
-                try body(line)
-            }
+        try TextLines.forEachLine(in: data, separator: tsv ? UInt8(ascii: "\t") : nil, { text, _ in
+            if !text.isEmpty { try body(text) }
         }, invalid: { number in try reportInvalidLine(source: path, line: number, strict: strict) })
     }
 }

@@ -14,21 +14,19 @@ enum NormalizerStep: String, Sendable, Equatable {
 struct Normalizer: Sendable, Equatable {
     var steps: [NormalizerStep]
 
-    /// Appends the normalized form of `text` to `output`.
-    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
-        if steps.isEmpty {
-            output.append(contentsOf: text)
-            return
-        }
+    /// Appends the normalized form of `text` to `output`, or returns `.unchanged` (writing
+    /// nothing) when it is `text` itself, as for ASCII text under NFKC.
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Normalization {
+        if steps.isEmpty { return .unchanged }
         if isASCII(text) {
-            if steps.contains(.lowercase) {
-                for byte in text { output.append(byte &+ (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? 32 : 0)) }
-            } else {
-                output.append(contentsOf: text)
-            }
-            return
+            guard steps.contains(.lowercase) else { return .unchanged }
+            for byte in text { output.append(byte &+ (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? 32 : 0)) }
+            return .written
         }
-        if steps == [.nfkc], QuickTable.shared.normalize(text, into: &output) { return }
+        if steps == [.nfkc] {
+            let quick = QuickTable.shared.normalize(text, into: &output)
+            if quick != .slow { return quick }
+        }
         var string = String(decoding: text, as: UTF8.self)
         for step in steps {
             switch step {
@@ -43,6 +41,7 @@ struct Normalizer: Sendable, Equatable {
             }
         }
         output.append(contentsOf: string.utf8)
+        return .written
     }
 }
 
@@ -120,10 +119,13 @@ final class QuickTable: Sendable {
         self.replacements = replacements
     }
 
-    /// Appends NFKC(`text`) and returns true, or returns false (leaving `output` as it was) when
+    /// NFKC(`text`) if every scalar is in the table: `.unchanged` when that is `text` itself
+    /// (nothing written), else `.written` (appended to `output`); `.slow` (nothing written) when
     /// some scalar needs the full algorithm.
-    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Normalization {
         let mark = output.count
+        var copied = 0  // text[..<copied] is in `output` once something was replaced
+        var replaced = false
         var i = 0
         while i < text.count {
             let lead = text[i]
@@ -136,18 +138,31 @@ final class QuickTable: Sendable {
             default: value = UInt32(lead & 0x07); length = 4
             }
             for k in 1..<length { value = value << 6 | UInt32(text[i + k] & 0x3F) }
-            guard value < QuickTable.limit else { output.removeSubrange(mark...); return false }
-            switch entries[Int(value)] {
-            case QuickTable.slow:
+            let entry = value < QuickTable.limit ? entries[Int(value)] : QuickTable.slow
+            if entry == QuickTable.slow {
                 output.removeSubrange(mark...)
-                return false
-            case QuickTable.unchanged:
-                output.append(contentsOf: text[i..<i + length])
-            case let index:
-                output.append(contentsOf: replacements[Int(index) - 2])
+                return .slow
+            }
+            if entry != QuickTable.unchanged {
+                output.append(contentsOf: text[copied..<i])
+                output.append(contentsOf: replacements[Int(entry) - 2])
+                copied = i + length
+                replaced = true
             }
             i += length
         }
-        return true
+        guard replaced else { return .unchanged }
+        output.append(contentsOf: text[copied...])
+        return .written
     }
+}
+
+/// What a normalizer did with a text.
+enum Normalization {
+    /// The text is already normalized; nothing was written.
+    case unchanged
+    /// The normalized text was appended to the output.
+    case written
+    /// (QuickTable only) the full algorithm is needed; nothing was written.
+    case slow
 }
