@@ -55,9 +55,12 @@ extension Vocab {
             let start = DispatchTime.now().uptimeNanoseconds
             var learner = BPELearner(options: .init(
                 vocabularySize: size, minPairFrequency: minPairFrequency, minCharacterFrequency: minCharacterFrequency))
-            for file in files {
+            let reading = ProgressLine(label: "reading", quiet: quiet)
+            for (index, file) in files.enumerated() {
                 try corpus.forEachSentence(in: file) { learner.add($0) }
+                reading.update(index + 1, of: files.count)
             }
+            reading.finish()
             let progress = ProgressLine(label: "merging", quiet: quiet)
             let tokenizer = try learner.learn { progress.update($0.merges, of: $0.totalMerges) }
             progress.finish()
