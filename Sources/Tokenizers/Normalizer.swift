@@ -45,14 +45,38 @@ struct Normalizer: Sendable, Equatable {
     }
 }
 
-/// NFKC, by its definition: canonical composition (NFC) of the compatibility decomposition.
+/// NFKC as tokenizers computes it: with the tables of Unicode 9.0, where every character
+/// assigned since is unknown, so it stays as it is and, as a starter that composes with nothing,
+/// cuts the text into runs that normalize on their own. (A character's normalization never
+/// changes once assigned, so for the rest today's tables give the 9.0 result.)
+func nfkc(_ text: String) -> String {
+    func isNewerThanTables(_ scalar: Unicode.Scalar) -> Bool {
+        guard let age = scalar.properties.age else { return false }
+        return age.major > 9 || (age.major == 9 && age.minor > 0)
+    }
+    guard text.unicodeScalars.contains(where: isNewerThanTables) else { return currentNFKC(text) }
+    var result = ""
+    var run = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        if isNewerThanTables(scalar) {
+            result += currentNFKC(String(run))
+            result.unicodeScalars.append(scalar)
+            run = String.UnicodeScalarView()
+        } else {
+            run.append(scalar)
+        }
+    }
+    return result + currentNFKC(String(run))
+}
+
+/// NFKC with today's tables: canonical composition (NFC) of the compatibility decomposition.
 ///
 /// Foundation's own composition is wrong on Linux in ways that change text: it leaves marks that
 /// come out of a compatibility mapping uncomposed ("ｶﾞ" gives "カ" + U+3099, not "ガ"), skips
 /// Hangul LV + T, and reads a supplementary scalar before a mark as its low 16 bits
 /// ("a\u{10041}\u{308}" becomes "aÄ"). Its decomposition is right, and the standard library's
 /// NFC — the one `String` comparison uses, public as `_nfcCodeUnits` — composes correctly.
-func nfkc(_ text: String) -> String {
+private func currentNFKC(_ text: String) -> String {
     String(decoding: text.decomposedStringWithCompatibilityMapping._nfcCodeUnits, as: UTF8.self)
 }
 
