@@ -48,7 +48,7 @@ struct Tokenize: ParsableCommand {
         encoder.outputFormatting = [.withoutEscapingSlashes]
 
         func handle(_ input: String, source: String) throws {
-            var output: Output
+            let output: Output
             if decode {
                 let ids = try parseIds(input, source: source, vocabularySize: tokenizer.vocabularySize)
                 output = Output(text: tokenizer.decode(ids, skipSpecialTokens: !keepSpecialTokens), tokens: nil, ids: ids)

@@ -55,9 +55,12 @@ extension Vocab {
             let start = DispatchTime.now().uptimeNanoseconds
             var learner = BPELearner(options: .init(
                 vocabularySize: size, minPairFrequency: minPairFrequency, minCharacterFrequency: minCharacterFrequency))
-            for file in files {
+            let reading = ProgressLine(label: "reading", quiet: quiet)
+            for (index, file) in files.enumerated() {
                 try corpus.forEachSentence(in: file) { learner.add($0) }
+                reading.update(index + 1, of: files.count)
             }
+            reading.finish()
             let progress = ProgressLine(label: "merging", quiet: quiet)
             let tokenizer = try learner.learn { progress.update($0.merges, of: $0.totalMerges) }
             progress.finish()
@@ -90,12 +93,8 @@ struct CorpusOptions: ParsableArguments {
     func forEachSentence(in path: String, _ body: (String) throws -> Void) throws {
         let data = try TextLines.read(URL(fileURLWithPath: path))
         let tsv = inputFormat == .tsv || (inputFormat == .auto && path.lowercased().hasSuffix(".tsv"))
-        try TextLines.forEachLine(in: data, { line, _ in
-            if tsv {
-                for field in line.split(separator: "\t") { try body(String(field)) }
-            } else if !line.isEmpty {
-                try body(line)
-            }
+        try TextLines.forEachLine(in: data, separator: tsv ? UInt8(ascii: "\t") : nil, { text, _ in
+            if !text.isEmpty { try body(text) }
         }, invalid: { number in try reportInvalidLine(source: path, line: number, strict: strict) })
     }
 }

@@ -31,9 +31,12 @@ public struct BPELearner {
         }
     }
 
-    /// How far the merging has come: `merges` of at most `totalMerges` pieces learned.
+    /// How far the merging has come.
     public struct Progress: Sendable {
+        /// New pieces learned so far.
         public var merges: Int
+        /// The new pieces that fit in `vocabularySize`: learning ends there, or earlier when no
+        /// pair is frequent enough.
         public var totalMerges: Int
     }
 

@@ -14,21 +14,19 @@ enum NormalizerStep: String, Sendable, Equatable {
 struct Normalizer: Sendable, Equatable {
     var steps: [NormalizerStep]
 
-    /// Appends the normalized form of `text` to `output`.
-    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
-        if steps.isEmpty {
-            output.append(contentsOf: text)
-            return
-        }
+    /// Appends the normalized form of `text` to `output`, or returns `.unchanged` (writing
+    /// nothing) when it is `text` itself, as for ASCII text under NFKC.
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Normalization {
+        if steps.isEmpty { return .unchanged }
         if isASCII(text) {
-            if steps.contains(.lowercase) {
-                for byte in text { output.append(byte &+ (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? 32 : 0)) }
-            } else {
-                output.append(contentsOf: text)
-            }
-            return
+            guard steps.contains(.lowercase) else { return .unchanged }
+            for byte in text { output.append(byte &+ (UInt8(ascii: "A")...UInt8(ascii: "Z") ~= byte ? 32 : 0)) }
+            return .written
         }
-        if steps == [.nfkc], QuickTable.shared.normalize(text, into: &output) { return }
+        if steps == [.nfkc] {
+            let quick = QuickTable.shared.normalize(text, into: &output)
+            if quick != .slow { return quick }
+        }
         var string = String(decoding: text, as: UTF8.self)
         for step in steps {
             switch step {
@@ -43,17 +41,42 @@ struct Normalizer: Sendable, Equatable {
             }
         }
         output.append(contentsOf: string.utf8)
+        return .written
     }
 }
 
-/// NFKC, by its definition: canonical composition (NFC) of the compatibility decomposition.
+/// NFKC as tokenizers computes it: with the tables of Unicode 9.0, where every character
+/// assigned since is unknown, so it stays as it is and, as a starter that composes with nothing,
+/// cuts the text into runs that normalize on their own. (A character's normalization never
+/// changes once assigned, so for the rest today's tables give the 9.0 result.)
+func nfkc(_ text: String) -> String {
+    func isNewerThanTables(_ scalar: Unicode.Scalar) -> Bool {
+        guard let age = scalar.properties.age else { return false }
+        return age.major > 9 || (age.major == 9 && age.minor > 0)
+    }
+    guard text.unicodeScalars.contains(where: isNewerThanTables) else { return currentNFKC(text) }
+    var result = ""
+    var run = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        if isNewerThanTables(scalar) {
+            result += currentNFKC(String(run))
+            result.unicodeScalars.append(scalar)
+            run = String.UnicodeScalarView()
+        } else {
+            run.append(scalar)
+        }
+    }
+    return result + currentNFKC(String(run))
+}
+
+/// NFKC with today's tables: canonical composition (NFC) of the compatibility decomposition.
 ///
 /// Foundation's own composition is wrong on Linux in ways that change text: it leaves marks that
 /// come out of a compatibility mapping uncomposed ("ｶﾞ" gives "カ" + U+3099, not "ガ"), skips
 /// Hangul LV + T, and reads a supplementary scalar before a mark as its low 16 bits
 /// ("a\u{10041}\u{308}" becomes "aÄ"). Its decomposition is right, and the standard library's
 /// NFC — the one `String` comparison uses, public as `_nfcCodeUnits` — composes correctly.
-func nfkc(_ text: String) -> String {
+private func currentNFKC(_ text: String) -> String {
     String(decoding: text.decomposedStringWithCompatibilityMapping._nfcCodeUnits, as: UTF8.self)
 }
 
@@ -120,10 +143,13 @@ final class QuickTable: Sendable {
         self.replacements = replacements
     }
 
-    /// Appends NFKC(`text`) and returns true, or returns false (leaving `output` as it was) when
+    /// NFKC(`text`) if every scalar is in the table: `.unchanged` when that is `text` itself
+    /// (nothing written), else `.written` (appended to `output`); `.slow` (nothing written) when
     /// some scalar needs the full algorithm.
-    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Normalization {
         let mark = output.count
+        var copied = 0  // text[..<copied] is in `output` once something was replaced
+        var replaced = false
         var i = 0
         while i < text.count {
             let lead = text[i]
@@ -136,18 +162,31 @@ final class QuickTable: Sendable {
             default: value = UInt32(lead & 0x07); length = 4
             }
             for k in 1..<length { value = value << 6 | UInt32(text[i + k] & 0x3F) }
-            guard value < QuickTable.limit else { output.removeSubrange(mark...); return false }
-            switch entries[Int(value)] {
-            case QuickTable.slow:
+            let entry = value < QuickTable.limit ? entries[Int(value)] : QuickTable.slow
+            if entry == QuickTable.slow {
                 output.removeSubrange(mark...)
-                return false
-            case QuickTable.unchanged:
-                output.append(contentsOf: text[i..<i + length])
-            case let index:
-                output.append(contentsOf: replacements[Int(index) - 2])
+                return .slow
+            }
+            if entry != QuickTable.unchanged {
+                output.append(contentsOf: text[copied..<i])
+                output.append(contentsOf: replacements[Int(entry) - 2])
+                copied = i + length
+                replaced = true
             }
             i += length
         }
-        return true
+        guard replaced else { return .unchanged }
+        output.append(contentsOf: text[copied...])
+        return .written
     }
+}
+
+/// What a normalizer did with a text.
+enum Normalization {
+    /// The text is already normalized; nothing was written.
+    case unchanged
+    /// The normalized text was appended to the output.
+    case written
+    /// (QuickTable only) the full algorithm is needed; nothing was written.
+    case slow
 }

@@ -20,10 +20,13 @@ public enum TextLines {
 
     /// Calls `body` with each line of `data` that is valid UTF-8 and its 1-based number, and
     /// `invalid` with the number of each line that is not. Lines end at "\n"; a "\r" before it
-    /// is dropped, and so is an empty last line after a final newline.
+    /// is dropped, and so is an empty last line after a final newline. With a `separator` (a tab
+    /// for TSV), each non-empty field of a line is passed on its own; the split is done on the
+    /// bytes, which is many times faster than splitting a `String` by `Character`.
     public static func forEachLine(
         in data: Data,
-        _ body: (_ line: String, _ number: Int) throws -> Void,
+        separator: UInt8? = nil,
+        _ body: (_ text: String, _ number: Int) throws -> Void,
         invalid: (_ number: Int) throws -> Void
     ) rethrows {
         try data.withUnsafeBytes { raw in
@@ -32,22 +35,22 @@ public enum TextLines {
             var number = 0
             while start < bytes.count {
                 number += 1
-                var end = start
-                if let base = bytes.baseAddress,
-                   let newline = memchr(base + start, 0x0A, bytes.count - start) {
-                    end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-                } else {
-                    end = bytes.count
-                }
+                var end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
                 let next = end + 1
                 if end > start, bytes[end - 1] == 0x0D { end -= 1 }
                 let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
-                if let text = string(utf8: line) {
-                    try body(text, number)
-                } else {
-                    try invalid(number)
-                }
                 start = next
+                guard isValidUTF8(line) else {
+                    try invalid(number)
+                    continue
+                }
+                guard let separator else {
+                    try body(String(decoding: line, as: UTF8.self), number)
+                    continue
+                }
+                for field in line.split(separator: separator) {
+                    try body(String(decoding: UnsafeBufferPointer(rebasing: field), as: UTF8.self), number)
+                }
             }
         }
     }

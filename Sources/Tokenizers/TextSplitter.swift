@@ -125,44 +125,52 @@ struct TextSplitter: Sendable {
     /// Normalizes and pre-tokenizes the text between two added tokens.
     private func splitSegment(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, into output: inout Output) {
         guard !range.isEmpty else { return }
+        let raw = UnsafeBufferPointer(rebasing: text[range])
         output.normalized.removeAll(keepingCapacity: true)
-        normalizer.normalize(UnsafeBufferPointer(rebasing: text[range]), into: &output.normalized)
-        let normalized = output.normalized
-        guard let first = normalized.first else { return }
+        if normalizer.normalize(raw, into: &output.normalized) == .unchanged {
+            preTokenize(raw, atStart: range.lowerBound == 0, into: &output)
+        } else {
+            let normalized = output.normalized  // a second reference, so `output` can change
+            normalized.withUnsafeBufferPointer { preTokenize($0, atStart: range.lowerBound == 0, into: &output) }
+        }
+    }
 
-        let startsWithReplacement = first == UInt8(ascii: " ") || normalized.starts(with: replacement)
+    /// Metaspace: spaces become the replacement, one is prepended as the scheme says, and (with
+    /// `split`) a word ends before every replacement but one at the very start. Runs of other
+    /// bytes are copied whole.
+    private func preTokenize(_ text: UnsafeBufferPointer<UInt8>, atStart: Bool, into output: inout Output) {
+        guard !text.isEmpty else { return }
+        let startsWithReplacement = text[0] == UInt8(ascii: " ") || text.starts(with: replacement)
         let prepend: Bool
         switch metaspace.prependScheme {
         case .always: prepend = !startsWithReplacement
-        case .first: prepend = !startsWithReplacement && range.lowerBound == 0
+        case .first: prepend = !startsWithReplacement && atStart
         case .never: prepend = false
         }
-
-        let wordStart = output.bytes.count
+        let segmentStart = output.bytes.count
         if prepend { output.bytes.append(contentsOf: replacement) }
-        for byte in normalized {
-            if byte == UInt8(ascii: " ") {
-                output.bytes.append(contentsOf: replacement)
-            } else {
-                output.bytes.append(byte)
-            }
-        }
-        guard metaspace.split else {
-            output.items.append(output.bytes.count)
-            return
-        }
-        // Cut in front of every replacement after the first byte. UTF-8 is self-synchronizing,
-        // so a byte match of the replacement's encoding is a match of the scalar.
         let lead = replacement[0]
-        var i = wordStart + 1
-        while i < output.bytes.count {
-            if output.bytes[i] == lead, output.bytes[i...].starts(with: replacement) {
-                output.items.append(i)
-                i += replacement.count
+        var run = 0
+        var i = 0
+        while i < text.count {
+            let byte = text[i]
+            let length: Int
+            if byte == UInt8(ascii: " ") {
+                length = 1
+            } else if byte == lead, text[i...].starts(with: replacement) {
+                // UTF-8 is self-synchronizing: a byte match is a match of the scalar.
+                length = replacement.count
             } else {
                 i += 1
+                continue
             }
+            output.bytes.append(contentsOf: text[run..<i])
+            if metaspace.split, output.bytes.count > segmentStart { output.items.append(output.bytes.count) }
+            output.bytes.append(contentsOf: replacement)
+            i += length
+            run = i
         }
+        output.bytes.append(contentsOf: text[run...])
         output.items.append(output.bytes.count)
     }
 }

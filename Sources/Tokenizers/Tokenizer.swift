@@ -2,7 +2,8 @@ import Foundation
 
 /// Text ↔ ids with a Hugging Face tokenizer.json (the subset of docs/formats.md): added tokens
 /// matched in the raw text, NFKC, Metaspace "▁" pre-tokens, BPE merges by rank and byte fallback.
-/// `encode` gives exactly the ids of tokenizers' `encode(text).ids`, `decode` its `decode(ids)`.
+/// `encode` gives exactly the ids of tokenizers' `encode(text).ids`, `decode` its `decode(ids)`,
+/// down to normalizing with the Unicode 9.0 tables that tokenizers has.
 ///
 /// One tokenizer can be shared by many threads: it is immutable but for a cache of per-word
 /// results behind a lock.

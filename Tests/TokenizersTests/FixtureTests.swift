@@ -34,6 +34,26 @@ final class FixtureTests: XCTestCase {
         }
     }
 
+    /// NFKC as tokenizers 0.23.3 computes it (`normalizers.NFKC().normalize_str`), with its Unicode
+    /// 9.0 tables, on inputs where Foundation's NFKC on Linux or today's tables give other text.
+    func testNormalizationMatchesTokenizers() throws {
+        let tokenizer = try Tokenizer(contentsOf: Self.tokenizerURL)
+        let cases: [(String, [UInt32])] = [
+            ("a\u{1DF6}\u{308}", [0x61, 0x1DF6, 0x308]),  // U+1DF6 is from Unicode 10: unknown, blocks
+            ("a\u{1E94A}\u{308}", [0xE4, 0x1E94A]),  // U+1E94A is from 9.0: a mark of class 7
+            ("\u{32FF}", [0x32FF]),  // from 12.1: no compatibility mapping yet
+            ("x\u{D3B}\u{301}y", [0x78, 0xD3B, 0x301, 0x79]),
+            ("\u{FF76}\u{FF9E}", [0x30AC]),  // the mark from a compatibility mapping composes
+            ("a\u{10041}\u{308}", [0x61, 0x10041, 0x308]),  // no "Ä" from U+10041's low bits
+            ("\u{AC00}\u{11A8}", [0xAC01]),  // Hangul LV + T
+            ("\u{11099}\u{110BA}", [0x1109A]),
+        ]
+        for (text, scalars) in cases {
+            let decoded = tokenizer.decode(tokenizer.encode(text))
+            XCTAssertEqual(decoded.unicodeScalars.map(\.value), scalars, text.debugDescription)
+        }
+    }
+
     func testSpecialTokensAndSizes() throws {
         let tokenizer = try Tokenizer(contentsOf: Self.tokenizerURL)
         XCTAssertEqual(tokenizer.vocabularySize, 4000)

@@ -17,6 +17,16 @@ final class TextLinesTests: XCTestCase {
         XCTAssertEqual(invalid, [3, 5])
     }
 
+    func testFieldsOfTSVLines() {
+        var fields: [String] = []
+        var numbers: [Int] = []
+        let text = Array("Go.\tVa !\n\tonly\t\tfields\t\n".utf8) + [0xFF, 0x09, 0x0A] + Array("last\tline".utf8)
+        TextLines.forEachLine(in: Data(text), separator: UInt8(ascii: "\t"), { fields.append($0); numbers.append($1) },
+                              invalid: { numbers.append(-$0) })
+        XCTAssertEqual(fields, ["Go.", "Va !", "only", "fields", "last", "line"])
+        XCTAssertEqual(numbers, [1, 1, 2, 2, -3, 4, 4])
+    }
+
     func testUTF8Validation() {
         func valid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { TextLines.string(utf8: $0) != nil } }
         XCTAssertTrue(valid(Array("plain ascii, long enough for the 8-byte path".utf8)))

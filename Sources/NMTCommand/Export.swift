@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import NMT
+import Tensor
+
+/// `nmt export`: copies a model directory with its weights in float32 or float16 — e.g. the
+/// best model of a training run, halved in size to ship.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a model directory again, with its weights in float32 or float16.",
+        discussion: """
+            Copies config.json, tokenizer.json and the weights (generation_config.json is written \
+            anew). float16 halves the file; nmt and transformers read it back as float32.
+
+              nmt export runs/tatoeba --output models/en-fr --dtype f16
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The model directory to read.", valueName: "model"))
+    var model: String
+
+    @Option(help: ArgumentHelp("The model directory to write.", valueName: "dir"))
+    var output: String
+
+    @Option(help: "Weight type: f32 or f16.")
+    var dtype: WeightType = .f16
+
+    enum WeightType: String, ExpressibleByArgument, CaseIterable { case f32, f16 }
+
+    func run() throws {
+        let source = URL(fileURLWithPath: model)
+        let translator = try Translator(directory: source)
+        let tokenizerJSON = try Data(contentsOf: source.appendingPathComponent(ModelDirectory.tokenizerFile))
+        try ModelDirectory.save(translator.model, to: URL(fileURLWithPath: output), tokenizerJSON: tokenizerJSON,
+                                weightType: dtype == .f16 ? .f16 : .f32)
+    }
+}
