@@ -163,7 +163,6 @@ struct Train: ParsableCommand {
         options.maxSteps = maxSteps
         options.tokenBudget = batchTokens
         options.maxSentences = maxSentences
-        options.maxLength = maxLength
         options.learningRate = learningRate
         options.warmupSteps = warmup
         options.clipNorm = clipNorm

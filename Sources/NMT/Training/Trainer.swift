@@ -104,18 +104,21 @@ public final class Trainer {
             report(.message("\(batcher.oversizedPairs.count) pairs do not fit the token budget of \(options.tokenBudget) and are left out"))
         }
         var meter = ProgressMeter(plannedSteps: plannedSteps(batcher), startStep: state.step)
-        var savedStep: Int? = nil
+        let validating = (validation?.count ?? 0) > 0
+        var savedStep: Int? = nil, validatedStep: Int? = nil
         func checkpoint() throws {
             guard savedStep != state.step else { return }
             let url = try Checkpoint.save(model: model, adam: updater.adam, state: state, tokenizerJSON: tokenizerJSON,
                                           in: checkpointDirectory)
-            if validation == nil { try saveBest() }  // without validation, the newest model is the best known
+            // Until a validation says otherwise, the newest model is the best known.
+            if !validating || state.bestStep == nil { try saveBest() }
             savedStep = state.step
             report(.checkpoint(step: state.step, path: url.path))
         }
         /// Validates during `epoch` (or at its end); true when training should stop early.
         func validate(epoch: Int) throws -> Bool {
-            guard let validation, validation.count > 0 else { return false }
+            guard let validation, validating else { return false }
+            validatedStep = state.step
             let result = try Validation.run(model: model, tokenizer: tokenizer, data: validation, options: options,
                                             lowercase: lowercaseMetrics)
             let score = result.score(bestBy)
@@ -140,8 +143,11 @@ public final class Trainer {
         while state.epoch < options.epochs {
             for indices in batcher.batches(epoch: state.epoch, seed: state.seed, startingAt: state.batchInEpoch) {
                 if let maxSteps = options.maxSteps, state.step >= maxSteps {
+                    if meter.hasUnreported { report(.progress(meter.report(step: state.step, epoch: state.epoch))) }
+                    // The last updates count for the best model too.
+                    let stopEarly = validatedStep != state.step ? try validate(epoch: state.epoch) : false
                     try checkpoint()
-                    return .finished
+                    return stopEarly ? .earlyStopped : .finished
                 }
                 let batch = data.batch(indices, padId: config.padId, decoderStartId: config.decoderStartId)
                 var generator = SeededGenerator(state: state.dropoutGenerator)

@@ -38,8 +38,6 @@ public struct TrainingOptions: Sendable, Equatable {
     public var tokenBudget: Int = 4096
     /// Most pairs a batch holds.
     public var maxSentences: Int = 256
-    /// Pairs whose source or target (with EOS) is longer are left out of training.
-    public var maxLength: Int = 128
     /// Peak learning rate, reached at the end of warm-up (see `LearningRateSchedule`).
     public var learningRate: Double = 5e-4
     public var warmupSteps: Int = 4000
