@@ -170,5 +170,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(validations.last?.best, false)
         XCTAssertEqual(trainer.state.bestStep, validations.last { $0.best }?.step)
         XCTAssertNotNil(try ModelDirectory.loadModel(from: output), "the best model is in the output directory")
+
+        // Validation's figures are the metrics of its own greedy translations.
+        let result = try Validation.run(model: trainer.model, tokenizer: tokenizer, data: valid, options: options)
+        XCTAssertEqual(result.hypotheses.count, valid.count)
+        let references = valid.pairs.map(\.references)
+        XCTAssertEqual(result.bleu, BLEU().corpusScore(hypotheses: result.hypotheses, references: references).score)
+        XCTAssertEqual(result.chrf, CHRF().corpusScore(hypotheses: result.hypotheses, references: references).score)
+        XCTAssertTrue(result.loss.isFinite && result.loss > 0)
     }
 }

@@ -29,9 +29,6 @@ public final class ParameterUpdater {
         self.labelSmoothing = labelSmoothing
     }
 
-    /// Updates made so far.
-    public var step: Int { adam.step }
-
     /// One training step with dropout drawn from `generator` (advanced in place).
     /// A non-finite loss or gradient norm leaves the parameters and the optimizer untouched.
     public func train(_ batch: TeacherForcedBatch, generator: inout SeededGenerator) -> StepResult {
