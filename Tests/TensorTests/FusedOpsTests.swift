@@ -99,4 +99,25 @@ final class FusedOpsTests: XCTestCase {
             GradientCheck.weightedSum(tape.layerNormInPlace(tape.add(x, zeros), weight: w, bias: b), weights: r, tape: tape)
         }
     }
+
+    func testEmbeddingDropoutEqualsEmbeddingThenDropoutAndBackpropagatesThroughTheMask() {
+        let table = GradientCheck.random([6, 4], seed: 40)
+        let positions = Tensor(Kernels.sinusoidalPositions(count: 8, width: 4), shape: [8, 4])
+        let ids: [Int32] = [1, 0, 2, 4, 0, 3]  // no pad (5): its row takes no gradient by design
+        func embed(_ tape: Tape, fused: Bool) -> Tensor {
+            let y = tape.embedding(ids: ids, positions: [0, 1, 2, 0, 1, 2], batch: 2, length: 3, table: table, scale: 2,
+                                   positionTable: positions, padId: 5, dropout: fused ? 0.4 : 0)
+            return fused ? y : tape.dropout(y, probability: 0.4)
+        }
+        let fused = Tape(recording: false, training: true, generator: SeededGenerator(seed: 41))
+        let unfused = Tape(recording: false, training: true, generator: SeededGenerator(seed: 41))
+        XCTAssertEqual(embed(fused, fused: true).values, embed(unfused, fused: false).values)
+        XCTAssertEqual(fused.generator, unfused.generator)
+        let r = GradientCheck.randomArray(24, seed: 42)
+        GradientCheck.check(inputs: [table], epsilon: 1e-3) { tape in
+            tape.isTraining = true
+            tape.generator = SeededGenerator(seed: 43)
+            return GradientCheck.weightedSum(embed(tape, fused: true), weights: r, tape: tape)
+        }
+    }
 }

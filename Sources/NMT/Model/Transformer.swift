@@ -40,12 +40,12 @@ public final class Transformer {
             + (0..<config.decoderLayers).flatMap { DecoderLayer.parameterLayout(prefix: "model.decoder.layers.\($0)", config: config) }
     }
 
-    /// Token embeddings × scale + positions (by default 0 ..< L in each row): (B, L, D).
+    /// Token embeddings × scale + positions (by default 0 ..< L in each row), with dropout: (B, L, D).
     func embed(ids: [Int32], positions: [Int32]? = nil, batch: Int, length: Int, tape: Tape) -> Tensor {
         let positions = positions ?? (0..<batch).flatMap { _ in (0..<length).map(Int32.init) }
-        let x = tape.embedding(ids: ids, positions: positions, batch: batch, length: length, table: embedding,
-                               scale: embeddingScale, positionTable: positionTable, padId: Int32(config.padId))
-        return tape.dropout(x, probability: config.dropout)
+        return tape.embedding(ids: ids, positions: positions, batch: batch, length: length, table: embedding,
+                              scale: embeddingScale, positionTable: positionTable, padId: Int32(config.padId),
+                              dropout: config.dropout)
     }
 
     /// Runs the encoder stack over a padded source batch.

@@ -152,16 +152,19 @@ extension Tape {
         return (output, probabilities)
     }
 
-    /// x (B, L, D) = table[ids] · scale + positionTable[positions]; `ids` and `positions` are (B·L).
-    /// Rows whose id is `padId` send no gradient to the table (PyTorch's `padding_idx`).
+    /// x (B, L, D) = dropout(table[ids] · scale + positionTable[positions]); `ids` and `positions`
+    /// are (B·L). Rows whose id is `padId` send no gradient to the table (PyTorch's `padding_idx`).
+    /// Dropout (while training) is applied here rather than by a separate op so that only its
+    /// byte mask is kept for the backward, not the undropped embeddings as well.
     public func embedding(
         ids: [Int32], positions: [Int32], batch: Int, length: Int,
-        table: Tensor, scale: Float, positionTable: Tensor, padId: Int32?
+        table: Tensor, scale: Float, positionTable: Tensor, padId: Int32?, dropout p: Float = 0
     ) -> Tensor {
         let width = table.size(1)
         precondition(ids.count == batch * length && positions.count == ids.count, "embedding: ids are (B·L)")
         precondition(ids.allSatisfy { $0 >= 0 && Int($0) < table.size(0) }, "embedding: id outside the vocabulary of \(table.size(0))")
         precondition(positions.allSatisfy { $0 >= 0 && Int($0) < positionTable.size(0) }, "embedding: position past the table of \(positionTable.size(0))")
+        precondition(p >= 0 && p < 1, "embedding: dropout \(p) must be in [0, 1)")
         let y = Tensor(uninitialized: [batch, length, width])
         ids.withUnsafeBufferPointer { idp in
             positions.withUnsafeBufferPointer { pp in
@@ -169,10 +172,14 @@ extension Tape {
                                          table: table.data, scale: scale, positionTable: positionTable.data, out: y.data)
             }
         }
+        let mask = isTraining && p > 0 ? Kernels.dropoutMask(count: y.count, probability: p, generator: &generator) : []
+        let keepScale = 1 / (1 - p)
+        if !mask.isEmpty { Kernels.applyDropout(y.data, mask: mask, scale: keepScale, count: y.count, into: y.data) }
         guard needsGradient(table) else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
+            if !mask.isEmpty { Kernels.applyDropout(dy.data, mask: mask, scale: keepScale, count: dy.count, into: dy.data) }
             ids.withUnsafeBufferPointer { idp in
                 Kernels.embeddingBackward(ids: idp.baseAddress!, rows: ids.count, width: width, scale: scale,
                                           dOut: dy.data, dTable: table.gradientBuffer().data, skipId: padId)
