@@ -226,6 +226,8 @@ enum Interrupt {
 final class ProgressDisplay {
     let live: Bool
     private var lineShown = false
+    /// On a terminal, checkpoints go on the live line rather than a line each.
+    private var lastCheckpoint = ""
 
     init(live: Bool) { self.live = live }
 
@@ -236,7 +238,7 @@ final class ProgressDisplay {
                               p.epoch + 1, p.step, p.plannedSteps, p.loss, p.tokensPerSecond, p.learningRate,
                               Self.duration(p.secondsLeft))
             if live {
-                print("\r\u{1B}[K" + text, terminator: "")
+                print("\r\u{1B}[K" + text + lastCheckpoint, terminator: "")
                 fflush(stdout)
                 lineShown = true
             } else {
@@ -246,7 +248,11 @@ final class ProgressDisplay {
             line(String(format: "validation at step %d (epoch %d): loss %.4f  BLEU %.2f  chrF %.2f%@",
                         step, epoch + 1, r.loss, r.bleu, r.chrf, isBest ? "  (best so far)" : ""))
         case .checkpoint(let step, let path):
-            line("checkpoint at step \(step): \(path)")
+            if live {
+                lastCheckpoint = "  (saved step \(step))"
+            } else {
+                line("checkpoint at step \(step): \(path)")
+            }
         case .message(let text):
             line(text)
         }
