@@ -64,14 +64,34 @@ public struct Generator {
         return beam(encoderOutput: encoderOutput, limits: limits, options: options)
     }
 
-    /// Per row: the maximum logit and log Σ exp, so log p(v) = logit(v) − logSumExp.
-    private func logSumExp(_ logits: Tensor) -> [Float] {
+    /// Per row of logits: log Σ exp (so log p(v) = logit(v) − normalizer) and the `keep` largest
+    /// logits, best first (ties: the lower id first), never the pad token and EOS only when
+    /// allowed. One pass over the rows, spread over the threads.
+    private func summarize(_ logits: Tensor, keep: Int, eosAllowed: Bool) -> (normalizers: [Float], best: [[(logit: Float, token: Int)]]) {
         let V = logits.size(-1), rows = logits.count / V
-        var result = [Float](repeating: 0, count: rows)
-        result.withUnsafeMutableBufferPointer { out in
-            Parallel.forEach(rows) { r in out[r] = Kernels.logSumExp(logits.data + r * V, count: V) }
+        let pad = model.config.padId, eos = model.config.eosId
+        var normalizers = [Float](repeating: 0, count: rows)
+        var best = [[(logit: Float, token: Int)]](repeating: [], count: rows)
+        normalizers.withUnsafeMutableBufferPointer { normalizer in
+            best.withUnsafeMutableBufferPointer { best in
+                Parallel.forEach(rows) { r in
+                    let z = logits.data + r * V
+                    normalizer[r] = Kernels.logSumExp(z, count: V)
+                    var top: [(logit: Float, token: Int)] = []
+                    top.reserveCapacity(keep + 1)
+                    var bar = -Float.infinity
+                    for v in 0..<V where z[v] > bar && v != pad && (eosAllowed || v != eos) {
+                        var position = top.count
+                        while position > 0 && top[position - 1].logit < z[v] { position -= 1 }
+                        top.insert((z[v], v), at: position)
+                        if top.count > keep { top.removeLast() }
+                        if top.count == keep { bar = top[keep - 1].logit }
+                    }
+                    best[r] = top
+                }
+            }
         }
-        return result
+        return (normalizers, best)
     }
 
     private func score(_ sum: Float, length: Int, _ options: SearchOptions) -> Float {
@@ -82,25 +102,20 @@ public struct Generator {
 
     private func greedy(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [Hypothesis] {
         let config = model.config
-        let B = limits.count, V = config.vocabularySize
+        let B = limits.count
         let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!)
         var results = [Hypothesis](repeating: Hypothesis(ids: [], tokenLogProbabilities: [], score: 0), count: B)
         var live = Array(0..<B)                      // sentence of each decoder row
         var next = [Int32](repeating: Int32(config.decoderStartId), count: B)
         for step in 0..<limits.max()! {
             let logits = decoder.step(ids: next)
-            let normalizers = logSumExp(logits)
+            let summaries = summarize(logits, keep: 1, eosAllowed: step >= options.minNewTokens)
             var keep: [Int] = []
             next = []
             for (row, sentence) in live.enumerated() {
-                let z = logits.data + row * V
-                let eosAllowed = step >= options.minNewTokens
-                var best = -1
-                for v in 0..<V where v != config.padId && (eosAllowed || v != config.eosId) {
-                    if best < 0 || z[v] > z[best] { best = v }
-                }
+                let (logit, best) = summaries.best[row][0]
                 results[sentence].ids.append(best)
-                results[sentence].tokenLogProbabilities.append(z[best] - normalizers[row])
+                results[sentence].tokenLogProbabilities.append(logit - summaries.normalizers[row])
                 if best != config.eosId && step + 1 < limits[sentence] {
                     keep.append(row)
                     next.append(Int32(best))
@@ -146,43 +161,31 @@ public struct Generator {
         for step in 0..<limits.max()! {
             let rowsPer = step == 0 ? 1 : k
             let logits = decoder.step(ids: next)
-            let normalizers = logSumExp(logits)
+            let summaries = summarize(logits, keep: 2 * k, eosAllowed: step >= options.minNewTokens)
             var keepRows: [Int] = [], stillLive: [Int] = []
             next = []
             for (slot, sentence) in live.enumerated() {
-                // The 2k best (score, beam, token) among k · V continuations, best first.
+                // The 2k best (score, beam, token) among k · V continuations, best first: the global
+                // 2k best are among the 2k best of each beam's row.
                 var top: [(sum: Float, beam: Int, token: Int)] = []
                 top.reserveCapacity(2 * k + 1)
                 for j in 0..<k where beams[sentence][j].sum > -.infinity {
                     let row = slot * rowsPer + j
-                    let z = logits.data + row * V, base = beams[sentence][j].sum - normalizers[row]
-                    let eosAllowed = step >= options.minNewTokens
-                    func consider(_ v: Int) {
-                        guard v != config.padId, eosAllowed || v != config.eosId else { return }
-                        let candidate = base + z[v]
-                        if top.count == 2 * k, candidate <= top[top.count - 1].sum { return }
+                    let base = beams[sentence][j].sum - summaries.normalizers[row]
+                    for (logit, token) in summaries.best[row] {
+                        let candidate = base + logit
+                        if top.count == 2 * k, candidate <= top[top.count - 1].sum { break }
                         var position = top.count
                         while position > 0 && top[position - 1].sum < candidate { position -= 1 }
-                        top.insert((candidate, j, v), at: position)
+                        top.insert((candidate, j, token), at: position)
                         if top.count > 2 * k { top.removeLast() }
                     }
-                    // Eight logits at a time against the current 2k-th best: almost every block
-                    // of the vocabulary falls below it and costs one vector comparison.
-                    var v = 0
-                    let raw = UnsafeRawPointer(z)
-                    while v + 8 <= V {
-                        let bar = top.count == 2 * k ? top[top.count - 1].sum - base : -Float.infinity
-                        let lanes = raw.loadUnaligned(fromByteOffset: v * 4, as: SIMD8<Float>.self)
-                        if any(lanes .> SIMD8(repeating: bar)) { for u in v..<(v + 8) { consider(u) } }
-                        v += 8
-                    }
-                    while v < V { consider(v); v += 1 }
                 }
                 var successors: [Beam] = [], parents: [Int] = []
                 for (rank, candidate) in top.enumerated() {
                     let parent = beams[sentence][candidate.beam]
                     let parentRow = slot * rowsPer + candidate.beam
-                    let logProbability = logits.data[parentRow * V + candidate.token] - normalizers[parentRow]
+                    let logProbability = logits.data[parentRow * V + candidate.token] - summaries.normalizers[parentRow]
                     if candidate.token == config.eosId {
                         // transformers keeps an EOS only when it ranks among the first k.
                         if rank < k {

@@ -1,0 +1,93 @@
+import Foundation
+
+/// The curves of a training run read back from its JSON-lines log (`training-log.jsonl`), and
+/// drawn as an SVG: loss against updates (training and validation) above, validation BLEU and
+/// chrF against updates below.
+public struct TrainingCurves: Equatable {
+    public struct Point: Equatable {
+        public var step: Int
+        public var value: Double
+
+        public init(step: Int, value: Double) {
+            self.step = step
+            self.value = value
+        }
+    }
+
+    public var trainingLoss: [Point] = []
+    public var validationLoss: [Point] = []
+    public var bleu: [Point] = []
+    public var chrf: [Point] = []
+
+    public init() {}
+
+    /// Reads a training log; a line that is not a JSON object is an error naming the line.
+    public init(log: String, source: String) throws {
+        for (index, line) in log.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let event = object["event"] as? String else {
+                throw TrainingCurvesError("\(source):\(index + 1): not a training-log line")
+            }
+            guard let step = object["step"] as? Int else { continue }
+            func add(_ key: String, to points: inout [Point]) {
+                if let value = (object[key] as? NSNumber)?.doubleValue, value.isFinite { points.append(Point(step: step, value: value)) }
+            }
+            switch event {
+            case "train": add("loss", to: &trainingLoss)
+            case "validation":
+                add("loss", to: &validationLoss)
+                add("bleu", to: &bleu)
+                add("chrf", to: &chrf)
+            default: continue
+            }
+        }
+    }
+
+    /// Two stacked panels, 720 × 520 pixels.
+    public func svg(title: String) -> String {
+        let width = 720.0, panelHeight = 220.0, left = 60.0, right = 120.0, top = 40.0, gap = 50.0
+        let allSteps = (trainingLoss + validationLoss + bleu + chrf).map(\.step)
+        let maxStep = Double(max(allSteps.max() ?? 1, 1))
+        var body = ""
+        func panel(_ y0: Double, _ label: String, _ series: [(name: String, color: String, points: [Point])]) {
+            let values = series.flatMap { $0.points.map(\.value) }
+            let low = min(values.min() ?? 0, 0), high = max(values.max() ?? 1, low + 1e-9)
+            let plotWidth = width - left - right
+            func x(_ step: Int) -> Double { left + Double(step) / maxStep * plotWidth }
+            func y(_ value: Double) -> Double { y0 + panelHeight - (value - low) / (high - low) * panelHeight }
+            body += "  <rect x=\"\(left)\" y=\"\(y0)\" width=\"\(plotWidth)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"#999\"/>\n"
+            body += "  <text x=\"\(left - 8)\" y=\"\(y0 + 4)\" text-anchor=\"end\">\(Self.number(high))</text>\n"
+            body += "  <text x=\"\(left - 8)\" y=\"\(y0 + panelHeight + 4)\" text-anchor=\"end\">\(Self.number(low))</text>\n"
+            body += "  <text x=\"\(left)\" y=\"\(y0 - 8)\">\(label)</text>\n"
+            for (index, line) in series.enumerated() where !line.points.isEmpty {
+                let coordinates = line.points.map { String(format: "%.1f,%.1f", x($0.step), y($0.value)) }.joined(separator: " ")
+                body += "  <polyline class=\"\(line.name)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(coordinates)\"/>\n"
+                for point in line.points where line.points.count <= 60 {
+                    body += String(format: "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>\n", x(point.step), y(point.value), line.color)
+                }
+                let ly = y0 + 16 + Double(index) * 18
+                body += "  <text x=\"\(width - right + 12)\" y=\"\(ly)\" fill=\"\(line.color)\">\(line.name.replacingOccurrences(of: "-", with: " "))</text>\n"
+            }
+        }
+        panel(top, "loss (label-smoothed cross-entropy)", [("training-loss", "#1f77b4", trainingLoss), ("validation-loss", "#d62728", validationLoss)])
+        panel(top + panelHeight + gap, "validation BLEU and chrF", [("BLEU", "#2ca02c", bleu), ("chrF", "#9467bd", chrf)])
+        let bottom = top + 2 * panelHeight + gap
+        body += "  <text x=\"\(left)\" y=\"\(bottom + 20)\">0</text>\n"
+        body += "  <text x=\"\(width - right)\" y=\"\(bottom + 20)\" text-anchor=\"end\">\(Int(maxStep)) updates</text>\n"
+        let escapedTitle = title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(bottom + 40))" font-family="sans-serif" font-size="12">
+              <text x="\(left)" y="18" font-size="14">\(escapedTitle)</text>
+            \(body)</svg>
+
+            """
+    }
+
+    private static func number(_ value: Double) -> String { String(format: abs(value) >= 100 ? "%.0f" : "%.2f", value) }
+}
+
+public struct TrainingCurvesError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
