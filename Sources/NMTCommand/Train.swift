@@ -209,15 +209,20 @@ struct Train: ParsableCommand {
 
 extension ValidationMetric: ExpressibleByArgument {}
 
-/// SIGINT and SIGTERM set a flag that the trainer reads between updates.
+/// SIGINT and SIGTERM set a flag that the trainer reads between updates; a second one ends the
+/// process at once (a checkpoint being written then stays a temporary directory, never read).
 enum Interrupt {
     nonisolated(unsafe) private static var flag: sig_atomic_t = 0
 
     static var requested: Bool { flag != 0 }
 
     static func install() {
-        signal(SIGINT) { _ in Interrupt.flag = 1 }
-        signal(SIGTERM) { _ in Interrupt.flag = 1 }
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { _ in
+                if Interrupt.flag != 0 { _exit(130) }
+                Interrupt.flag = 1
+            }
+        }
     }
 }
 
