@@ -61,8 +61,8 @@ struct Evaluate: ParsableCommand {
         if hypotheses == nil && testSet == nil && source == nil {
             throw ValidationError("To translate with a model, give a TSV test set or --source with the --reference files.")
         }
-        guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard beam >= 1 else { throw CommandError("--beam must be at least 1, got \(beam)") }
+        guard batchSize >= 1 else { throw CommandError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
     func run() throws {

@@ -12,7 +12,7 @@ struct ModelOptions: ParsableArguments {
     var threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
     }
 
     /// Sets up threads and the allocator, and loads the translator.
@@ -100,8 +100,9 @@ final class OutputSink {
     }
 }
 
-/// A failure while running a command, reported as one line (`Error: …`) with exit code 1 —
-/// unlike `ValidationError`, which is for option mistakes and adds the usage text.
+/// A failure while running a command, or an option value out of its range (--beam 0),
+/// reported as one line (`Error: …`) with exit code 1 — unlike `ValidationError`, which adds
+/// the usage text and is kept for missing or conflicting options, where the usage helps.
 struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

@@ -49,11 +49,11 @@ struct Translate: ParsableCommand {
     enum TranslationFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
-        guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
-        guard nBest >= 1, nBest <= beam else { throw ValidationError("--n-best must be between 1 and --beam (\(beam)), got \(nBest)") }
-        guard maxLength >= 1 else { throw ValidationError("--max-length must be at least 1, got \(maxLength)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard lengthPenalty.isFinite else { throw ValidationError("--length-penalty must be a finite number") }
+        guard beam >= 1 else { throw CommandError("--beam must be at least 1, got \(beam)") }
+        guard nBest >= 1, nBest <= beam else { throw CommandError("--n-best must be between 1 and --beam (\(beam)), got \(nBest)") }
+        guard maxLength >= 1 else { throw CommandError("--max-length must be at least 1, got \(maxLength)") }
+        guard batchSize >= 1 else { throw CommandError("--batch-size must be at least 1, got \(batchSize)") }
+        guard lengthPenalty.isFinite else { throw CommandError("--length-penalty must be a finite number") }
         if text != nil && input != nil { throw ValidationError("give either a sentence or --input, not both") }
     }
 

@@ -43,11 +43,14 @@ extension Vocab {
         @Argument(help: "Corpus files: .tsv (src<TAB>tgt…) or plain text, one sentence a line.")
         var files: [String]
 
+        /// </s>, <unk>, the 256 byte tokens and <pad>: the ids every vocabulary has.
+        static let minimumSize = 259
+
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("give at least one corpus file") }
-            guard size > 0 else { throw ValidationError("--size must be positive") }
+            guard size >= Self.minimumSize else { throw CommandError("--size must be at least \(Self.minimumSize) (</s>, <unk>, the 256 byte tokens and <pad>), got \(size)") }
             guard minPairFrequency >= 1, minCharacterFrequency >= 1 else {
-                throw ValidationError("--min-pair-frequency and --min-character-frequency must be at least 1")
+                throw CommandError("--min-pair-frequency and --min-character-frequency must be at least 1, got \(minPairFrequency) and \(minCharacterFrequency)")
             }
         }
 

@@ -32,7 +32,7 @@ struct BenchmarkOptions: ParsableArguments {
     var repeats: Int = 5
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard repeats >= 1 else { throw CommandError("--repeats must be at least 1") }
     }
 
     /// Prints the figures in the chosen format.
