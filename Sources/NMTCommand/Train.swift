@@ -93,17 +93,18 @@ struct Train: ParsableCommand {
         for (name, value) in [("--threads", threads), ("--epochs", epochs), ("--batch-tokens", batchTokens),
                               ("--max-sentences", maxSentences), ("--warmup", warmup), ("--log-every", logEvery),
                               ("--max-length", maxLength), ("--max-positions", maxPositions)] where value < 1 {
-            throw ValidationError("\(name) must be at least 1, got \(value)")
+            throw CommandError("\(name) must be at least 1, got \(value)")
         }
-        for (name, value) in [("--max-steps", maxSteps), ("--validate-every", validateEvery),
+        for (name, value) in [("--max-steps", maxSteps), ("--validate-every", validateEvery), ("--d-model", dModel), ("--heads", heads),
+                              ("--ffn", ffn), ("--encoder-layers", encoderLayers), ("--decoder-layers", decoderLayers),
                               ("--checkpoint-every", checkpointEvery), ("--patience", patience)] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+            if let value, value < 1 { throw CommandError("\(name) must be at least 1, got \(value)") }
         }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
-        guard clipNorm >= 0 else { throw ValidationError("--clip-norm must be 0 (off) or positive") }
-        guard labelSmoothing >= 0 && labelSmoothing < 1 else { throw ValidationError("--label-smoothing must be in [0, 1)") }
+        guard learningRate > 0, learningRate.isFinite else { throw CommandError("--learning-rate must be positive") }
+        guard clipNorm >= 0 else { throw CommandError("--clip-norm must be 0 (off) or positive") }
+        guard labelSmoothing >= 0 && labelSmoothing < 1 else { throw CommandError("--label-smoothing must be in [0, 1)") }
         if let activation, Activation(configName: activation) == nil {
-            throw ValidationError("--activation must be relu, gelu or swish, got \(activation)")
+            throw CommandError("--activation must be relu, gelu or swish, got \(activation)")
         }
     }
 
