@@ -76,7 +76,8 @@ struct AttentionCommand: ParsableCommand {
         case "all": return .all
         case "last": return .last
         default:
-            guard let n = Int(argument), n >= 0 else { throw ValidationError("--layer takes a layer number from 0, last or all; got \(argument)") }
+            // A negative number parses, for validate() to reject in one line.
+            guard let n = Int(argument) else { throw ValidationError("--layer takes a layer number from 0, last or all; got \(argument)") }
             return .index(n)
         }
     }
@@ -86,14 +87,16 @@ struct AttentionCommand: ParsableCommand {
         case "all": return .all
         case "mean": return .mean
         default:
-            guard let n = Int(argument), n >= 0 else { throw ValidationError("--head takes a head number from 0, mean or all; got \(argument)") }
+            guard let n = Int(argument) else { throw ValidationError("--head takes a head number from 0, mean or all; got \(argument)") }
             return .index(n)
         }
     }
 
     func validate() throws {
-        guard (0...9).contains(precision) else { throw ValidationError("--precision must be between 0 and 9, got \(precision)") }
-        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1, got \(beam)") }
+        guard (0...9).contains(precision) else { throw CommandError("--precision must be between 0 and 9, got \(precision)") }
+        if let beam, beam < 1 { throw CommandError("--beam must be at least 1, got \(beam)") }
+        if case .index(let n) = layer, n < 0 { throw CommandError("--layer must be a layer number from 0, last or all; got \(n)") }
+        if case .index(let n) = head, n < 0 { throw CommandError("--head must be a head number from 0, mean or all; got \(n)") }
         if target != nil && beam != nil { throw ValidationError("--beam chooses the translation; with --target there is none to search") }
         if align {
             if layer == .all || head == .all { throw ValidationError("--align reads one layer and one head (or the mean of the heads), not all") }
