@@ -48,7 +48,7 @@ extension Vocab {
 
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("give at least one corpus file") }
-            guard size >= Self.minimumSize else { throw CommandError("--size must be at least \(Self.minimumSize) (</s>, <unk>, the 256 byte tokens and <pad>), got \(size)") }
+            guard size >= Self.minimumSize else { throw CommandError("--size \(size) is too small: every vocabulary has </s>, <unk>, the 256 byte tokens and <pad> (\(Self.minimumSize) ids)") }
             guard minPairFrequency >= 1, minCharacterFrequency >= 1 else {
                 throw CommandError("--min-pair-frequency and --min-character-frequency must be at least 1, got \(minPairFrequency) and \(minCharacterFrequency)")
             }

@@ -89,6 +89,16 @@ extension RobustnessTests {
         }
     }
 
+    /// The bad line comes after the first chunks were written to the temporary output: it must go.
+    func testTranslateFailureAfterWrittenChunksLeavesNoOutput() throws {
+        let path = try file("late.txt", Array(String(repeating: "\n", count: 700).utf8) + [0x49, 0xFF, 0x0A])
+        try expectFailure(translate(["--input", path, "--output", output()]), mentions: ["\(path):701"])
+    }
+
+    func testTranslateOutputIsADirectory() throws {
+        try expectFailure(translate(["I am a student.", "--output", outDirectory.path]), mentions: [outDirectory.path])
+    }
+
     func testTranslateOutputInMissingDirectory() throws {
         let path = scratch.appendingPathComponent("no-such-dir/out.txt").path
         try expectFailure(translate(["I am a student.", "--output", path]), mentions: [path])

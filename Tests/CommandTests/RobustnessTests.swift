@@ -172,9 +172,11 @@ final class RobustnessTests: XCTestCase {
     var outDirectory: URL { scratch.appendingPathComponent("out") }
     func output(_ name: String = "result.txt") -> String { outDirectory.appendingPathComponent(name).path }
 
+    /// What is in the `out` folder, and any temporary output (`.NAME.partial-PID`) beside it.
     func leftovers() throws -> [String] {
-        guard FileManager.default.fileExists(atPath: outDirectory.path) else { return [] }
-        return try FileManager.default.contentsOfDirectory(atPath: outDirectory.path).sorted()
+        let partials = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.contains(".partial-") }
+        guard FileManager.default.fileExists(atPath: outDirectory.path) else { return partials }
+        return try FileManager.default.contentsOfDirectory(atPath: outDirectory.path).sorted() + partials
     }
 
     func lines(_ text: String) -> [Substring] { text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() }
