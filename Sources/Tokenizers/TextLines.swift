@@ -8,7 +8,10 @@ public enum TextLines {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TokenizerError(source: url.relativePath, message: "cannot read the file (\(describeFileError(error)))")
+            var isDirectory: ObjCBool = false
+            let reason = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+                ? "it is a directory" : describeFileError(error)
+            throw TokenizerError(source: url.relativePath, message: "cannot read the file (\(reason))")
         }
     }
 

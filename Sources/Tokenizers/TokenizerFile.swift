@@ -333,6 +333,16 @@ func describeFileError(_ error: Error) -> String {
         return String(cString: strerror(Int32(underlying.code)))
     }
     if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    // swift-corelibs-foundation gives Cocoa codes without the POSIX error underneath, and their
+    // descriptions ("The operation could not be completed. …") say little; say it as strerror does.
+    if let cocoa = error as? CocoaError {
+        switch cocoa.code {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
+        case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
+        case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
+        default: break
+        }
+    }
     return nsError.localizedDescription
 }
 
