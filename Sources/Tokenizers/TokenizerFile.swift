@@ -327,7 +327,7 @@ private struct FileReader {
 }
 
 /// The reason of a failed file operation without Foundation's long wrapping text.
-func describeFileError(_ error: Error) -> String {
+public func describeFileError(_ error: Error) -> String {
     let nsError = error as NSError
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
         return String(cString: strerror(Int32(underlying.code)))

@@ -11,6 +11,8 @@ final class RobustnessTests: XCTestCase {
     /// A tiny model with a learned tokenizer (TranslateCommandTests' recipe), made once.
     static var goodModel: URL!
     var scratch: URL!
+    /// Run nmt as nobody (see `unreadableFile`).
+    var unprivileged = false
 
     override class func setUp() {
         super.setUp()
@@ -62,14 +64,24 @@ final class RobustnessTests: XCTestCase {
     static let megabyteLine = String(repeating: "I am a student. ", count: 65_536)
     static let blankLines = String(repeating: "\n", count: 10_000)
 
-    /// A file that cannot be read (mode 000) — except by root, which reads it anyway, so the
-    /// row is skipped there.
+    /// A file that cannot be read (mode 000). Root reads it anyway, so as root the tests that
+    /// use it run nmt as nobody (`unprivileged`); without setpriv they are skipped.
     func unreadableFile(_ name: String = "unreadable.txt") throws -> String {
-        guard getuid() != 0 else { throw XCTSkip("running as root: a mode-000 file is still readable") }
+        if getuid() == 0 {
+            guard FileManager.default.isExecutableFile(atPath: Self.setpriv) else {
+                throw XCTSkip("running as root without \(Self.setpriv): a mode-000 file is still readable")
+            }
+            unprivileged = true
+            // nobody writes the output (translate's temporary) and reads everything else.
+            try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: outDirectory.path)
+        }
         let path = try file(name, "I am a student.\n")
         try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
         return path
     }
+
+    static let setpriv = "/usr/bin/setpriv"
 
     // MARK: Broken models
 
@@ -165,7 +177,8 @@ final class RobustnessTests: XCTestCase {
 
     func run(_ arguments: [String], input: String?) throws -> NMTProcess.Outcome {
         try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
-        return try NMTProcess.run(arguments, input: input, timeout: 30)
+        let wrapper = unprivileged ? [Self.setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        return try NMTProcess.run(arguments, input: input, timeout: 30, wrapper: wrapper)
     }
 
     /// Where the tests point --output; must stay empty after a failure.

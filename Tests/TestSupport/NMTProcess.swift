@@ -26,11 +26,18 @@ public enum NMTProcess {
     }
 
     /// Runs `nmt arguments…` with `input` on its standard input, killing it after `timeout` seconds.
+    /// With a `wrapper` (a program and its arguments, such as `setpriv --reuid=…`), runs
+    /// `wrapper… nmt arguments…`.
     public static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
-                           currentDirectory: URL? = nil, timeout: TimeInterval = 120) throws -> Outcome {
+                           currentDirectory: URL? = nil, timeout: TimeInterval = 120, wrapper: [String] = []) throws -> Outcome {
         let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = wrapper.dropFirst() + [try binary().path] + arguments
+        } else {
+            process.executableURL = try binary()
+            process.arguments = arguments
+        }
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         let output = Pipe(), error = Pipe(), standardInput = Pipe()

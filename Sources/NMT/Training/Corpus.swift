@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// A source sentence and its translations, as read from one line of a corpus.
 public struct SentencePair: Sendable, Equatable {
@@ -167,7 +168,7 @@ public struct ParallelCorpus: Sendable {
         } catch {
             var isDirectory: ObjCBool = false
             let reason = !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-                ? "no such file" : isDirectory.boolValue ? "it is a directory" : error.localizedDescription
+                ? "no such file" : isDirectory.boolValue ? "it is a directory" : describeFileError(error)
             throw CorpusProblem(file: url.relativePath, line: nil, kind: .unreadable(reason: reason))
         }
     }
