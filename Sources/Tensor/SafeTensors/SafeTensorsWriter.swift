@@ -13,7 +13,7 @@ import Darwin
 /// The file is laid out as the Python library lays it out: tensors sorted by name, packed one after
 /// another, and the JSON header padded with spaces so the data starts 8-byte aligned.
 public struct SafeTensorsWriter: Sendable {
-    private struct Tensor: Sendable {
+    private struct Stored: Sendable {
         var shape: [Int]
         var values: [Float]
     }
@@ -22,7 +22,7 @@ public struct SafeTensorsWriter: Sendable {
     public let dtype: SafeTensorsDType
     /// The `__metadata__` string map written into the header (omitted when empty).
     public let metadata: [String: String]
-    private var tensors: [String: Tensor] = [:]
+    private var tensors: [String: Stored] = [:]
 
     /// A writer storing every tensor as `dtype`, which must be `.f32` or `.f16` (F16 rounds to
     /// nearest, ties to even; see `HalfPrecision.float16Bits`).
@@ -37,16 +37,10 @@ public struct SafeTensorsWriter: Sendable {
     public mutating func add(_ name: String, shape: [Int], values: [Float]) {
         precondition(name != SafeTensorsFile.metadataKey, "SafeTensorsWriter: \"\(name)\" is reserved for the metadata")
         precondition(tensors[name] == nil, "SafeTensorsWriter: tensor \"\(name)\" added twice")
-        var count = 1
-        for dimension in shape {
-            precondition(dimension >= 0, "SafeTensorsWriter: tensor \"\(name)\" has a negative dimension in \(shape)")
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            precondition(!overflow, "SafeTensorsWriter: tensor \"\(name)\" shape \(shape) overflows")
-            count = product
-        }
+        let count = Tensor.elementCount(shape)  // traps on a negative dimension or an overflow
         precondition(values.count == count,
             "SafeTensorsWriter: tensor \"\(name)\" has \(values.count) values for shape \(shape) (\(count) elements)")
-        tensors[name] = Tensor(shape: shape, values: values)
+        tensors[name] = Stored(shape: shape, values: values)
     }
 
     /// Adds a tensor from a buffer, copying the values (same rules as the array form).
