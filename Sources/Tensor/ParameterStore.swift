@@ -37,10 +37,8 @@ public final class ParameterStore {
         self.entries = entries
         self.index = index
         self.count = offset
-        values = .allocate(capacity: max(offset, 1))
-        values.initialize(repeating: 0, count: max(offset, 1))
-        gradients = .allocate(capacity: max(offset, 1))
-        gradients.initialize(repeating: 0, count: max(offset, 1))
+        values = .zeroedFlatBuffer(count: offset)
+        gradients = .zeroedFlatBuffer(count: offset)
     }
 
     deinit {
@@ -99,5 +97,15 @@ public final class ParameterStore {
     public func valueBuffer(_ name: String) -> UnsafeMutableBufferPointer<Float> {
         guard let e = entry(name) else { preconditionFailure("no parameter named \(name)") }
         return UnsafeMutableBufferPointer(start: values + e.offset, count: e.count)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// A zero-filled buffer in the flat parameter layout (values, gradients, optimizer moments);
+    /// at least one element, so an empty model still has a valid pointer. The caller deallocates it.
+    static func zeroedFlatBuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: 0, count: max(count, 1))
+        return buffer
     }
 }

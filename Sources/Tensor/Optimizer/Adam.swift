@@ -32,10 +32,8 @@ public final class Adam {
     public init(parameterCount: Int, hyperparameters: Hyperparameters = Hyperparameters()) {
         count = parameterCount
         self.hyperparameters = hyperparameters
-        firstMoment = .allocate(capacity: max(count, 1))
-        firstMoment.initialize(repeating: 0, count: max(count, 1))
-        secondMoment = .allocate(capacity: max(count, 1))
-        secondMoment.initialize(repeating: 0, count: max(count, 1))
+        firstMoment = .zeroedFlatBuffer(count: count)
+        secondMoment = .zeroedFlatBuffer(count: count)
     }
 
     deinit {
