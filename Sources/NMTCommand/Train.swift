@@ -141,6 +141,7 @@ struct Train: ParsableCommand {
         }
         let config = trainer.model.config
         print("model: D \(config.modelWidth), H \(config.encoderHeads), F \(config.encoderFeedForwardWidth), \(config.encoderLayers)+\(config.decoderLayers) layers, V \(config.vocabularySize), \(trainer.model.parameters.count) parameters; \(data.count) training pairs, \(threads) threads")
+        fflush(stdout)
 
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
@@ -248,7 +249,9 @@ final class ProgressDisplay {
                 fflush(stdout)
                 lineShown = true
             } else {
+                // A log file is block-buffered; flush so `tail -f` sees each line as it happens.
                 print(text)
+                fflush(stdout)
             }
         case .validation(let step, let epoch, let r, let isBest):
             line(String(format: "validation at step %d (epoch %d): loss %.4f  BLEU %.2f  chrF %.2f%@",
