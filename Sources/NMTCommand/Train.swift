@@ -11,8 +11,9 @@ struct Train: ParsableCommand {
         discussion: """
             The best model (by validation --best-by, or the newest without --valid) is written to \
             --output as a model directory; checkpoints go to OUTPUT/checkpoints and a JSON-lines \
-            log of every logged step and validation to OUTPUT/training-log.jsonl. Ctrl-C finishes \
-            the step, saves a checkpoint and exits with status 130; --resume continues from it.
+            log of every logged step and validation to OUTPUT/training-log.jsonl. Ctrl-C (SIGINT) \
+            or SIGTERM finishes the step, saves a checkpoint and exits with status 130 or 143; \
+            --resume continues from it.
 
               nmt train --train corpora/walkthrough.tsv --tokenizer vocab/walkthrough.json \\
                         --output runs/walkthrough --preset tiny --epochs 60
@@ -151,8 +152,8 @@ struct Train: ParsableCommand {
         case .finished, .earlyStopped:
             print("done at step \(trainer.state.step); the model is in \(output)")
         case .interrupted:
-            print("interrupted at step \(trainer.state.step); checkpoint saved. Continue with --resume \(output)")
-            throw ExitCode(130)
+            print("interrupted at step \(trainer.state.step) (\(Interrupt.signalName)); checkpoint saved. Continue with --resume \(output)")
+            throw ExitCode(Interrupt.exitCode)
         case .diverged(let step):
             throw CommandError("training diverged at step \(step); the last good checkpoint is in \(trainer.checkpointDirectory.path)")
         }
@@ -211,20 +212,30 @@ struct Train: ParsableCommand {
 
 extension ValidationMetric: ExpressibleByArgument {}
 
-/// SIGINT and SIGTERM set a flag that the trainer reads between updates; a second one ends the
-/// process at once (a checkpoint being written then stays a temporary directory, never read).
+/// SIGINT and SIGTERM set a flag that the trainer reads between updates, so the update in flight
+/// (or the checkpoint being written) is finished and saved; the process then exits with 128 + the
+/// signal's number, as a shell reports a process killed by it: 130 for SIGINT, 143 for SIGTERM.
+/// A second one ends the process at once (a checkpoint being written then stays a temporary
+/// directory, never read, and the previous checkpoint stays).
 enum Interrupt {
-    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+    /// The signal received, or 0.
+    nonisolated(unsafe) private static var received: sig_atomic_t = 0
 
-    static var requested: Bool { flag != 0 }
+    static var requested: Bool { received != 0 }
+    static var signalName: String { received == SIGTERM ? "SIGTERM" : "SIGINT" }
+    static var exitCode: Int32 { 128 + Int32(received) }
 
     static func install() {
+        received = 0  // initialises the static before any handler can read it
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber) { _ in
-                if Interrupt.flag != 0 { _exit(130) }
-                Interrupt.flag = 1
+            signal(signalNumber) { signalNumber in
+                if Interrupt.received != 0 { _exit(128 + signalNumber) }
+                Interrupt.received = signalNumber
             }
         }
+        // Past a file-size limit (ulimit -f), write(2) then fails with EFBIG, which the checkpoint
+        // writer reports in one line, keeping the previous checkpoint, instead of dying at once.
+        signal(SIGXFSZ, SIG_IGN)
     }
 }
 

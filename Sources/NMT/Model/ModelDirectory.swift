@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Tokenizers
 
 /// A model directory in the layout transformers uses for Marian models: config.json,
 /// model.safetensors and (for translation) tokenizer.json; nmt also writes generation_config.json
@@ -96,7 +97,7 @@ public enum ModelDirectory {
             guard rename(temporary.path, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw ModelError("\(url.path): cannot write (\(error.localizedDescription))")
+            throw ModelError("\(url.path): cannot write (\(describeFileError(error)))")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Tokenizers
 
 /// Where training stands, saved with each checkpoint as training_state.json: enough to continue
 /// as if never stopped (with the parameters, the optimizer moments and the tokenizer beside it).
@@ -39,10 +40,15 @@ public enum Checkpoint {
     static let prefix = "step-"
 
     /// Writes a checkpoint under `root` and removes the older ones. Returns its directory.
+    ///
+    /// When a write fails (a full disk, a file-size limit), the temporary directory is removed,
+    /// the older checkpoints stay, and the error names the checkpoint and the file that failed.
     @discardableResult
     public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, in root: URL) throws -> URL {
         let manager = FileManager.default
-        try manager.createDirectory(at: root, withIntermediateDirectories: true)
+        do { try manager.createDirectory(at: root, withIntermediateDirectories: true) } catch {
+            throw ModelError("\(root.path): cannot create the checkpoint directory (\(describeFileError(error)))")
+        }
         let name = prefix + String(format: "%08d", state.step)
         let final = root.appendingPathComponent(name)
         // A checkpoint of this step is already whole (a resumed run that has not moved yet):
@@ -50,17 +56,15 @@ public enum Checkpoint {
         if manager.fileExists(atPath: final.appendingPathComponent(stateFile).path) { return final }
         let temporary = root.appendingPathComponent(".\(name).tmp")
         try? manager.removeItem(at: temporary)
-        try ModelDirectory.save(model, to: temporary, tokenizerJSON: tokenizerJSON)
-        var moments = SafeTensorsWriter(metadata: ["step": String(adam.step)])
-        moments.add("adam.first_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.firstMoment, count: adam.count))
-        moments.add("adam.second_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.secondMoment, count: adam.count))
-        try moments.write(to: temporary.appendingPathComponent(optimizerFile))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(state).write(to: temporary.appendingPathComponent(stateFile))
-        try syncDirectory(temporary)
-        guard rename(temporary.path, final.path) == 0 else {
-            throw ModelError("\(final.path): cannot rename the checkpoint into place (errno \(errno))")
+        do {
+            try writeFiles(model: model, adam: adam, state: state, tokenizerJSON: tokenizerJSON, into: temporary)
+            guard rename(temporary.path, final.path) == 0 else {
+                throw ModelError("\(final.path): cannot rename \(temporary.lastPathComponent) into place (\(String(cString: strerror(errno))))")
+            }
+        } catch {
+            try? manager.removeItem(at: temporary)
+            let kept = try? completeCheckpoints(in: root).max { $0.step < $1.step }
+            throw ModelError("\(final.path): checkpoint not saved, \(kept.map { "\($0.url.lastPathComponent) is kept" } ?? "no older one to keep"): \(error)")
         }
         try syncDirectory(root)
         for older in try completeCheckpoints(in: root) where older.step < state.step {
@@ -71,6 +75,22 @@ public enum Checkpoint {
             try? manager.removeItem(at: root.appendingPathComponent(name))
         }
         return final
+    }
+
+    /// The files of a checkpoint, written into `directory` and synced to disk.
+    private static func writeFiles(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, into directory: URL) throws {
+        try ModelDirectory.save(model, to: directory, tokenizerJSON: tokenizerJSON)
+        TestHook.pauseInCheckpointWrite(directory)
+        var moments = SafeTensorsWriter(metadata: ["step": String(adam.step)])
+        moments.add("adam.first_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.firstMoment, count: adam.count))
+        moments.add("adam.second_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.secondMoment, count: adam.count))
+        do { try moments.write(to: directory.appendingPathComponent(optimizerFile)) } catch let error as SafeTensorsError {
+            throw ModelError(error.description)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try ModelDirectory.writeAtomically(try encoder.encode(state), to: directory.appendingPathComponent(stateFile))
+        try syncDirectory(directory)
     }
 
     /// The newest complete checkpoint under `root`, or `root` itself when it is a checkpoint.
@@ -130,5 +150,21 @@ public enum Checkpoint {
             fsync(descriptor)
             close(descriptor)
         }
+    }
+}
+
+/// A test-only seam: with `NMT_TEST_CHECKPOINT_PAUSE=SECONDS` in the environment, every checkpoint
+/// save stops for that long halfway through (the model files are in the temporary directory,
+/// the optimizer moments and training state are not), after saying so on stderr, so a test can
+/// land a signal or a kill inside a checkpoint write. Unset (always, outside tests) it does nothing.
+enum TestHook {
+    static let checkpointPause: Double? = ProcessInfo.processInfo.environment["NMT_TEST_CHECKPOINT_PAUSE"].flatMap(Double.init)
+
+    static func pauseInCheckpointWrite(_ directory: URL) {
+        guard let seconds = checkpointPause else { return }
+        FileHandle.standardError.write(Data("test hook: checkpoint write paused in \(directory.path)\n".utf8))
+        // Sleep to the deadline: a handled signal cuts a sleep short, and the pause must last.
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { usleep(10_000) }
     }
 }

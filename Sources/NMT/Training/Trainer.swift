@@ -253,6 +253,8 @@ final class LogFile {
     deinit { try? handle.close() }
 
     func append(_ line: String) {
-        handle.write(Data((line + "\n").utf8))
+        // On a full disk a lost log line is better than the crash of FileHandle.write(_:); the
+        // checkpoint that follows reports the disk in one line.
+        try? handle.write(contentsOf: Data((line + "\n").utf8))
     }
 }

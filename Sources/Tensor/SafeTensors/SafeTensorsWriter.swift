@@ -78,13 +78,26 @@ public struct SafeTensorsWriter: Sendable {
             try data().write(to: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(url.path, "cannot write the file: \(error.localizedDescription)")
+            throw SafeTensorsError(url.path, "cannot write the file: \(Self.reason(error))")
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
             throw SafeTensorsError(url.path, "cannot move the written file into place: \(reason)")
         }
+    }
+
+    /// strerror's words for a failed write ("No space left on device", "File too large"):
+    /// corelibs Foundation's own description of these is "The operation could not be completed.
+    /// (NSCocoaErrorDomain error 512.)", with the POSIX error underneath.
+    static func reason(_ error: Error) -> String {
+        let nsError = error as NSError
+        // On Linux the underlying error is a Swift POSIXError, which `as? NSError` does not match.
+        if let underlying = (nsError.userInfo[NSUnderlyingErrorKey] as? Error).map({ $0 as NSError }),
+           underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(nsError.code))) : error.localizedDescription
     }
 
     // MARK: - Layout
