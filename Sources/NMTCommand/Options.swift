@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import NMT
 import Tensor
+import Tokenizers
 
 /// `--model` and `--threads`, shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A model directory (config.json, model.safetensors, tokenizer.json). Default: the shipped English→French model.", valueName: "dir"))
     var model: String?
 
-    @Option(help: "Threads for the matrix products and the attention heads.")
+    @Option(parsing: .unconditional, help: "Threads for the matrix products and the attention heads.")
     var threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
 
     func validate() throws {
@@ -61,6 +62,9 @@ final class OutputSink {
     private let handle: FileHandle
 
     init(path: String?) throws {
+        // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported in one
+        // line, instead of SIGXFSZ ending the process.
+        signal(SIGXFSZ, SIG_IGN)
         guard let path else {
             destination = nil
             temporary = nil
@@ -78,8 +82,12 @@ final class OutputSink {
         self.handle = handle
     }
 
-    func write(_ line: String) {
-        handle.write(Data((line + "\n").utf8))
+    /// Writes a line; a failed write (a full disk, a closed pipe) is an error naming the output,
+    /// where FileHandle's own `write(_:)` would crash.
+    func write(_ line: String) throws {
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
+            throw CommandError("\(destination?.path ?? "<stdout>"): cannot write (\(describeFileError(error)))")
+        }
     }
 
     /// Moves a file output into place.

@@ -28,19 +28,22 @@ struct Translate: ParsableCommand {
     @Option(help: ArgumentHelp("Write translations to this file instead of standard output.", valueName: "file"))
     var output: String?
 
-    @Option(help: "Beam size; 1 is greedy search.")
+    // Numeric options parse the next argument unconditionally, so `--max-length -1` reads -1 as
+    // the value, which validate() refuses in one line, instead of taking it for an option and
+    // answering with the usage.
+    @Option(parsing: .unconditional, help: "Beam size; 1 is greedy search.")
     var beam: Int = 4
 
-    @Option(help: "Translations per sentence, best first (at most the beam size).")
+    @Option(parsing: .unconditional, help: "Translations per sentence, best first (at most the beam size).")
     var nBest: Int = 1
 
-    @Option(help: "Rank hypotheses by log-probability / length^A.")
+    @Option(parsing: .unconditional, help: "Rank hypotheses by log-probability / length^A.")
     var lengthPenalty: Float = 1
 
-    @Option(help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
+    @Option(parsing: .unconditional, help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
     var maxLength: Int = 256
 
-    @Option(help: "Sentences translated together.")
+    @Option(parsing: .unconditional, help: "Sentences translated together.")
     var batchSize: Int = 32
 
     @Option(help: "text: the translation (with --n-best > 1: 'line ||| translation ||| score'); json: one object a line.")
@@ -75,7 +78,9 @@ struct Translate: ParsableCommand {
         }
     }
 
-    /// Streams the input in chunks so memory stays bounded whatever the file's size.
+    /// Streams the input: lines are translated in chunks of at most `chunkSize` (memory stays
+    /// bounded whatever the file's size), and a partial chunk as soon as the input has nothing
+    /// more ready, so lines typed or piped in one at a time are answered one at a time.
     private func translateLines(translator: Translator, options: SearchOptions, sink: OutputSink) throws {
         let source = input ?? "<stdin>"
         let handle: FileHandle
@@ -92,16 +97,17 @@ struct Translate: ParsableCommand {
         var lineNumber = 1
         var chunk: [String] = []
         func flush() throws {
+            guard !chunk.isEmpty else { return }
             let translations = translator.translate(chunk, options: options, batchSize: batchSize, warn: warn(firstLine: lineNumber))
             try emit(translations, sources: chunk, firstLine: lineNumber, to: sink)
             lineNumber += chunk.count
             chunk.removeAll(keepingCapacity: true)
         }
-        try LineReader.forEachLine(of: handle, source: source) { line in
+        try LineReader.forEachLine(of: handle, source: source, { line in
             chunk.append(line)
             if chunk.count == chunkSize { try flush() }
-        }
-        if !chunk.isEmpty { try flush() }
+        }, whenWaiting: flush)
+        try flush()
     }
 
     private func warn(firstLine: Int) -> (Int, String) -> Void {
@@ -113,10 +119,10 @@ struct Translate: ParsableCommand {
         for (offset, (source, nBest)) in zip(sources, translations).enumerated() {
             switch format {
             case .text where nBest.count == 1 || self.nBest == 1:
-                sink.write(nBest.first?.text ?? "")
+                try sink.write(nBest.first?.text ?? "")
             case .text:
                 for translation in nBest {
-                    sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
+                    try sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
                 }
             case .json:
                 let object: [String: Any] = [
@@ -124,7 +130,7 @@ struct Translate: ParsableCommand {
                     "translations": nBest.map { ["text": $0.text, "score": Double($0.score), "tokens": $0.tokens, "ids": $0.ids] as [String: Any] },
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                sink.write(String(decoding: data, as: UTF8.self))
+                try sink.write(String(decoding: data, as: UTF8.self))
             }
         }
     }
@@ -133,8 +139,13 @@ struct Translate: ParsableCommand {
 /// Reads a file handle line by line without loading it whole; a line that is not UTF-8 is an
 /// error naming its number.
 enum LineReader {
-    static func forEachLine(of handle: FileHandle, source: String, _ body: (String) throws -> Void) throws {
+    /// Calls `body` with each line, and `whenWaiting` whenever the lines read so far are all
+    /// delivered and reading more would block (a pipe or terminal with nothing ready; never for a
+    /// regular file).
+    static func forEachLine(of handle: FileHandle, source: String, _ body: (String) throws -> Void,
+                            whenWaiting: () throws -> Void = {}) throws {
         var buffer = Data()
+        var block = [UInt8](repeating: 0, count: 1 << 16)
         var lineNumber = 0
         func deliver(_ bytes: Data) throws {
             lineNumber += 1
@@ -147,9 +158,14 @@ enum LineReader {
             try body(line)
         }
         while true {
-            let data = handle.readData(ofLength: 1 << 16)
-            if data.isEmpty { break }
-            buffer.append(data)
+            if !hasInputReady(handle.fileDescriptor) { try whenWaiting() }
+            // read(2) itself: FileHandle's reads wait for the whole count or the end of the input,
+            // which would hold back lines that have arrived.
+            let count = block.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw CommandError("\(source): cannot be read (\(String(cString: strerror(errno))))") }
+            if count == 0 { break }
+            buffer.append(contentsOf: block[..<count])
             var start = buffer.startIndex
             while let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 try deliver(buffer[start..<newline])
@@ -158,5 +174,11 @@ enum LineReader {
             buffer = Data(buffer[start...])
         }
         if !buffer.isEmpty { try deliver(buffer) }
+    }
+
+    /// Whether a read of `descriptor` would return at once (data or end of file).
+    private static func hasInputReady(_ descriptor: Int32) -> Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) != 0
     }
 }

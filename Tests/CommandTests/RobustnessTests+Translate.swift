@@ -89,16 +89,6 @@ extension RobustnessTests {
         }
     }
 
-    /// `--max-length -1` with a space: ArgumentParser takes "-1" for an option, not a value, and
-    /// reports the missing value with the usage (exit 64). Not one line, but it names the option
-    /// and neither crashes nor runs; `--max-length=-1` reaches the one-line range check.
-    func testTranslateNegativeValueAfterASpaceIsAParseError() throws {
-        let outcome = try run(translate(["x", "--max-length", "-1"]), input: nil)
-        XCTAssertFalse(outcome.timedOut)
-        XCTAssertEqual(outcome.status, 64, outcome.standardError)
-        XCTAssertTrue(outcome.standardError.hasPrefix("Error: Missing value for '--max-length"), outcome.standardError)
-    }
-
     /// The bad line comes after the first chunks were written to the temporary output: it must go.
     func testTranslateFailureAfterWrittenChunksLeavesNoOutput() throws {
         let path = try file("late.txt", Array(String(repeating: "\n", count: 700).utf8) + [0x49, 0xFF, 0x0A])

@@ -1,0 +1,71 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// docs/ROBUSTNESS.md, nmt translate: streaming standard input, negative option values after a
+/// space, and an output that cannot be written.
+extension RobustnessTests {
+    /// Lines written to a pipe are answered while it stays open: a partial chunk is translated as
+    /// soon as nothing more is waiting, and more than a chunk (256 lines) comes out before the end.
+    func testTranslateStreamsStandardInputBeforeItCloses() throws {
+        let process = Process()
+        process.executableURL = try NMTProcess.binary()
+        process.arguments = translate(["--beam", "1", "--threads", "1"])
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var received = Data()
+        func waitForLines(_ count: Int, timeout: TimeInterval = 30) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if received.filter({ $0 == UInt8(ascii: "\n") }).count >= count { return true }
+                var request = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&request, 1, 100) > 0 {
+                    let data = output.fileHandleForReading.availableData
+                    if data.isEmpty { return false }
+                    received.append(data)
+                }
+            }
+            return false
+        }
+        input.fileHandleForWriting.write(Data("I am a student.\n".utf8))
+        XCTAssertTrue(waitForLines(1), "the first line is translated while standard input is open")
+        input.fileHandleForWriting.write(Data(String(repeating: "I am a student.\n", count: 600).utf8))
+        XCTAssertTrue(waitForLines(601), "600 more lines, over two chunks, come out while standard input is open")
+        try input.fileHandleForWriting.close()
+        received.append(output.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(received.filter { $0 == UInt8(ascii: "\n") }.count, 601)
+    }
+
+    /// `--max-length -1` with a space gets the same one-line range error as `--max-length=-1`
+    /// (the options parse their next argument unconditionally); a negative length penalty,
+    /// which is legitimate, is accepted.
+    func testTranslateNegativeValuesAfterASpaceAreRangeErrors() throws {
+        for (option, value) in [("--max-length", "-1"), ("--beam", "-2"), ("--batch-size", "-3"), ("--n-best", "-1"), ("--threads", "-1")] {
+            let spaced = try expectFailure(translate(["x", option, value]), mentions: [option, value])
+            let joined = try expectFailure(translate(["x", "\(option)=\(value)"]), mentions: [option])
+            XCTAssertEqual(spaced.standardError, joined.standardError)
+        }
+        let penalty = try expectSuccess(translate(["I am a student.", "--length-penalty", "-0.5"]))
+        XCTAssertEqual(penalty.standardOutput.split(separator: "\n").count, 1)
+    }
+
+    /// A write past a file-size limit (EFBIG; a full disk gives ENOSPC the same way) is one line
+    /// naming the output, not FileHandle's crash, and the partial file is removed.
+    func testTranslateOutputPastAFileSizeLimitIsOneLine() throws {
+        let prlimit = "/usr/bin/prlimit"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: prlimit), "no \(prlimit)")
+        let input = try file("many.txt", String(repeating: "I am a student.\n", count: 300))
+        try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
+        let outcome = try NMTProcess.run(translate(["--beam", "1", "--input", input, "--output", output()]), timeout: 30,
+                                         wrapper: [prlimit, "--fsize=1000"])
+        XCTAssertEqual(outcome.status, 1, outcome.standardError)
+        XCTAssertEqual(outcome.standardError, "Error: \(output()): cannot write (File too large)\n")
+        XCTAssertEqual(try leftovers(), [])
+    }
+}
