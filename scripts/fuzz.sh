@@ -1,0 +1,114 @@
+#!/bin/sh
+# Fuzzes nmt's parsers of untrusted files with libFuzzer: the safetensors reader, the
+# tokenizer.json reader and the corpus reader, each for SECONDS (default 240), one after another.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET…]        TARGET: safetensors, tokenizer, corpus (default: all)
+#
+# The targets are built with swiftc directly (-sanitize=fuzzer,address) from the module sources
+# and the entry files in Tests/Fuzz. Seeds come from the repository's own files
+# (vocab/walkthrough.json, Tests/Fixtures, corpora/*.tsv); Tests/Fuzz/*.dict list the formats' keywords. Work goes to .build/fuzz (FUZZ_DIR): the growing corpus of each
+# target, crash inputs (crash-…), and each run's log with libFuzzer's final statistics, of which
+# this script prints the executions and executions per second. Exit status 1 if a target crashed.
+set -eu
+
+seconds=${1:-240}
+[ $# -gt 0 ] && shift
+targets=${*:-safetensors tokenizer corpus}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${FUZZ_DIR:-$root/.build/fuzz}
+build=$work/build
+mkdir -p "$build"
+
+flags="-parse-as-library -O -g -sanitize=fuzzer,address -swift-version 5"
+blas_cflags=$(pkg-config --cflags openblas 2>/dev/null || echo "-I/usr/include/x86_64-linux-gnu/openblas-pthread")
+blas_libs=$(pkg-config --libs openblas 2>/dev/null || echo "-lopenblas")
+
+# A module of the package as an instrumented static library, rebuilt when a source is newer.
+module() {
+    name=$1; shift
+    library=$build/lib$name.a
+    if [ ! -f "$library" ] || [ -n "$(find "$@" -newer "$library" 2>/dev/null | head -n 1)" ]; then
+        echo "building $name" >&2
+        # shellcheck disable=SC2086
+        nice -n 10 swiftc $flags -module-name "$name" -emit-module -emit-module-path "$build/$name.swiftmodule" \
+            -emit-library -static -o "$library" -I "$root/Sources/CBLAS" -Xcc $blas_cflags -I "$build" "$@" 2>&1 | quiet
+    fi
+}
+
+# A fuzzer executable: the entry file plus any extra sources, linked with the given modules.
+fuzzer() {
+    name=$1; shift
+    echo "building fuzz-$name" >&2
+    rm -f "$build/fuzz-$name"
+    # shellcheck disable=SC2086
+    nice -n 10 swiftc $flags -module-name "Fuzz_$name" -I "$build" -L "$build" -I "$root/Sources/CBLAS" -Xcc $blas_cflags \
+        "$@" $blas_libs -o "$build/fuzz-$name" 2>&1 | quiet
+    [ -x "$build/fuzz-$name" ]
+}
+
+# The compiler's output without gold's hundreds of "Cannot export local symbol '__asan_…'".
+quiet() { grep -v "Cannot export local symbol" >&2 || true; }
+
+# Seed files for a target's corpus directory (copied, so the fuzzer may add beside them).
+seed() {
+    directory=$work/corpus-$1; shift
+    mkdir -p "$directory"
+    for file in "$@"; do [ -f "$file" ] && cp "$file" "$directory/seed-$(basename "$(dirname "$file")")-$(basename "$file")"; done
+    true
+}
+
+# FILE DATA_BYTES HEADER: a safetensors file of that header (under 64 KiB) and DATA_BYTES bytes
+# of data taken from the end of a fixture (real floats).
+small_safetensors() {
+    length=${#3}
+    printf "\\$(printf %03o $((length % 256)))\\$(printf %03o $((length / 256)))\\000\\000\\000\\000\\000\\000" >"$1"
+    printf '%s' "$3" >>"$1"
+    tail -c "$2" "$root/Tests/Fixtures/marian-tiny/model.safetensors" >>"$1"
+}
+
+status=0
+for target in $targets; do
+    case $target in
+    safetensors)
+        module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
+        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor
+        seed safetensors "$root"/Tests/Fixtures/marian-tiny/*.safetensors
+        # Two small files as well, every dtype among them: the 200 KB fixtures run 20 times slower.
+        small_safetensors "$work/corpus-safetensors/seed-small-1" 22 \
+            '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]}}'
+        small_safetensors "$work/corpus-safetensors/seed-small-2" 22 \
+            '{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"x":{"dtype":"BF16","shape":[],"data_offsets":[16,18]},"y":{"dtype":"F64","shape":[1,0,3],"data_offsets":[18,18]},"z":{"dtype":"I32","shape":[1],"data_offsets":[18,22]}}'
+        options="-dict=$root/Tests/Fuzz/safetensors.dict"
+        max_len=16384 ;;
+    tokenizer)
+        module Tokenizers "$root"/Sources/Tokenizers/*.swift
+        fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers
+        # The small learned vocabulary (the 8k ones take 20 ms a run) and two plain JSON files.
+        seed tokenizer "$root"/vocab/walkthrough.json "$root"/Tests/Fixtures/marian-tiny/config.json \
+            "$root"/Tests/Fixtures/marian-tiny/generation_config.json
+        options="-dict=$root/Tests/Fuzz/tokenizer.dict"
+        max_len=16384 ;;
+    corpus)
+        module Tokenizers "$root"/Sources/Tokenizers/*.swift
+        fuzzer corpus "$root/Tests/Fuzz/CorpusFuzz.swift" "$root/Sources/NMT/Training/Corpus.swift" \
+            "$root/Sources/NMT/Training/CorpusProblem.swift" -lTokenizers
+        seed corpus "$root"/corpora/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.hyp
+        options=""
+        max_len=16384 ;;
+    *) echo "unknown target $target (safetensors, tokenizer, corpus)" >&2; exit 2 ;;
+    esac
+    log=$work/$target.log
+    echo "fuzzing $target for $seconds s (log: $log)" >&2
+    # shellcheck disable=SC2086
+    if ! LSAN_OPTIONS="suppressions=$root/Tests/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" nice -n 10 "$build/fuzz-$target" "$work/corpus-$target" $options -max_total_time="$seconds" -max_len="$max_len" \
+        -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$work/$target-" >"$log" 2>&1; then
+        status=1
+        echo "$target: CRASH, see $log and $work/$target-crash-*" >&2
+    fi
+    rm -rf /dev/shm/nmt-fuzz-corpus-* 2>/dev/null || true
+    executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    corpus_size=$(ls "$work/corpus-$target" | wc -l)
+    echo "$target: ${executions:-?} executions in $seconds s, ${rate:-?}/s, corpus $corpus_size inputs"
+done
+exit $status
