@@ -8,4 +8,8 @@ struct NMTCommand: ParsableCommand {
         abstract: "Transformer translation: translate, train, and look inside the model.",
         subcommands: [Translate.self, Train.self, AttentionCommand.self, WalkthroughCommand.self, Vocab.self, Tokenize.self, Evaluate.self, Export.self, Plot.self, Bench.self]
     )
+
+    static func main() {
+        main(NegativeValues.joined(Array(CommandLine.arguments.dropFirst())))
+    }
 }

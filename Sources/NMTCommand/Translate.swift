@@ -28,22 +28,19 @@ struct Translate: ParsableCommand {
     @Option(help: ArgumentHelp("Write translations to this file instead of standard output.", valueName: "file"))
     var output: String?
 
-    // Numeric options parse the next argument unconditionally, so `--max-length -1` reads -1 as
-    // the value, which validate() refuses in one line, instead of taking it for an option and
-    // answering with the usage.
-    @Option(parsing: .unconditional, help: "Beam size; 1 is greedy search.")
+    @Option(help: "Beam size; 1 is greedy search.")
     var beam: Int = 4
 
-    @Option(parsing: .unconditional, help: "Translations per sentence, best first (at most the beam size).")
+    @Option(help: "Translations per sentence, best first (at most the beam size).")
     var nBest: Int = 1
 
-    @Option(parsing: .unconditional, help: "Rank hypotheses by log-probability / length^A.")
+    @Option(help: "Rank hypotheses by log-probability / length^A.")
     var lengthPenalty: Float = 1
 
-    @Option(parsing: .unconditional, help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
+    @Option(help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
     var maxLength: Int = 256
 
-    @Option(parsing: .unconditional, help: "Sentences translated together.")
+    @Option(help: "Sentences translated together.")
     var batchSize: Int = 32
 
     @Option(help: "text: the translation (with --n-best > 1: 'line ||| translation ||| score'); json: one object a line.")

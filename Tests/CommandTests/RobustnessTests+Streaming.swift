@@ -42,17 +42,30 @@ extension RobustnessTests {
         XCTAssertEqual(received.filter { $0 == UInt8(ascii: "\n") }.count, 601)
     }
 
-    /// `--max-length -1` with a space gets the same one-line range error as `--max-length=-1`
-    /// (the options parse their next argument unconditionally); a negative length penalty,
-    /// which is legitimate, is accepted.
-    func testTranslateNegativeValuesAfterASpaceAreRangeErrors() throws {
-        for (option, value) in [("--max-length", "-1"), ("--beam", "-2"), ("--batch-size", "-3"), ("--n-best", "-1"), ("--threads", "-1")] {
-            let spaced = try expectFailure(translate(["x", option, value]), mentions: [option, value])
-            let joined = try expectFailure(translate(["x", "\(option)=\(value)"]), mentions: [option])
+    /// `--max-length -1` with a space gets the same one-line range error as `--max-length=-1`,
+    /// in every command (nmt joins an option and a negative number after it before parsing); a
+    /// legitimate negative value (a length penalty) is taken, and after `--` "-1" is a sentence.
+    func testNegativeValuesAfterASpaceAreRangeErrors() throws {
+        let tsv = try file("test.tsv", "I am a student.\tJe suis étudiant.\n")
+        let text = try file("c.txt", "I am a student.\n")
+        let cases: [(command: [String], option: String, value: String)] = [
+            (translate(["x"]), "--max-length", "-1"), (translate(["x"]), "--beam", "-2"), (translate(["x"]), "--batch-size", "-3"),
+            (translate(["x"]), "--n-best", "-1"), (translate(["x"]), "--threads", "-1"),
+            (["attention", "--model", Self.goodModel.path, "I am a student."], "--layer", "-1"),
+            (["attention", "--model", Self.goodModel.path, "I am a student."], "--precision", "-1"),
+            (["evaluate", "--model", Self.goodModel.path, tsv], "--beam", "-1"),
+            (["vocab", "learn", "--quiet", "--output", output("v.json"), text], "--min-character-frequency", "-1"),
+            (["train", "--train", tsv, "--tokenizer", tokenizerPath, "--output", outDirectory.appendingPathComponent("m").path], "--epochs", "-1"),
+        ]
+        for (command, option, value) in cases {
+            let spaced = try expectFailure(command + [option, value], mentions: [option, value])
+            let joined = try expectFailure(command + ["\(option)=\(value)"], mentions: [option])
             XCTAssertEqual(spaced.standardError, joined.standardError)
         }
         let penalty = try expectSuccess(translate(["I am a student.", "--length-penalty", "-0.5"]))
         XCTAssertEqual(penalty.standardOutput.split(separator: "\n").count, 1)
+        let dashDash = try expectSuccess(translate(["--beam", "1", "--", "-1"]))
+        XCTAssertEqual(dashDash.standardOutput.split(separator: "\n").count, 1)
     }
 
     /// A write past a file-size limit (EFBIG; a full disk gives ENOSPC the same way) is one line
