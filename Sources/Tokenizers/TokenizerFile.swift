@@ -28,14 +28,17 @@ extension Tokenizer {
             throw reader.fail("unsupported post_processor \(JSON.quoted(type)) (it must be null: nmt appends </s> itself)")
         }
         guard let modelJSON = json["model"] else { throw reader.fail("no model") }
+        let addedTokens = try reader.addedTokens(json["added_tokens"])
+        let model = try reader.model(modelJSON)
+        try reader.check(addedTokens, agreeWith: model)
         let splitter = TextSplitter(
-            addedTokens: try reader.addedTokens(json["added_tokens"]),
+            addedTokens: addedTokens,
             normalizer: Normalizer(steps: try reader.normalizerSteps(json["normalizer"], "normalizer")),
             metaspace: try reader.metaspace(json["pre_tokenizer"])
         )
         try self.init(
             splitter: splitter,
-            model: try reader.model(modelJSON),
+            model: model,
             decoder: try reader.decoder(json["decoder"]),
             source: source
         )
@@ -242,6 +245,31 @@ private struct FileReader {
             }
             return AddedToken(id: Int32(try int(item["id"], "\(path).id")), content: content,
                               special: try bool(item, "special", path) ?? false)
+        }
+    }
+
+    /// Added tokens and the vocabulary must tell one story: an added token that is in the
+    /// vocabulary has its id there, one that is not takes no id of another piece, and no two added
+    /// tokens share an id. Otherwise a piece would lose its id to the added token, and the file
+    /// written back would name merges of a piece it no longer has (found by fuzzing).
+    /// (tokenizers itself ignores such ids and numbers the tokens anew, with a warning.)
+    func check(_ addedTokens: [AddedToken], agreeWith model: BPEModel) throws {
+        var pieceOfId: [Int32: String] = [:]
+        for (index, id) in model.vocabulary.values.enumerated() {
+            pieceOfId[id] = String(decoding: model.vocabulary.key(at: index), as: UTF8.self)
+        }
+        var addedOfId: [Int32: Int] = [:]
+        for (index, token) in addedTokens.enumerated() {
+            let path = "added_tokens[\(index)] \(JSON.quoted(token.content))"
+            if let vocabularyId = model.vocabulary.value(forKey: token.content.utf8), vocabularyId != token.id {
+                throw fail("\(path): id \(token.id), but model.vocab gives it id \(vocabularyId)")
+            }
+            if let piece = pieceOfId[token.id], piece != token.content {
+                throw fail("\(path): id \(token.id) is \(JSON.quoted(piece)) in model.vocab")
+            }
+            if let other = addedOfId.updateValue(index, forKey: token.id), addedTokens[other].content != token.content {
+                throw fail("\(path): id \(token.id) is also added_tokens[\(other)] \(JSON.quoted(addedTokens[other].content))")
+            }
         }
     }
 
