@@ -152,6 +152,7 @@ struct Train: ParsableCommand {
         if group.isDistributed {
             print("\(group.size) ranks × \(threads) threads; a batch is \(group.size) × \(batchTokens) tokens, at most \(group.size) × \(maxSentences) pairs, shared among the ranks")
         }
+        fflush(stdout)
 
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
@@ -260,7 +261,9 @@ final class ProgressDisplay {
                 fflush(stdout)
                 lineShown = true
             } else {
+                // A log file is block-buffered; flush so `tail -f` sees each line as it happens.
                 print(text)
+                fflush(stdout)
             }
         case .validation(let step, let epoch, let r, let isBest):
             line(String(format: "validation at step %d (epoch %d): loss %.4f  BLEU %.2f  chrF %.2f%@",
