@@ -1,9 +1,11 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
 //           Tokenizers ↗
+// With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
+// and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
     name: "nmt",
     platforms: [.macOS(.v13)],
@@ -12,6 +14,9 @@ let package = Package(
         .library(name: "NMT", targets: ["NMT"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+    ],
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training under mpirun (needs Open MPI: apt libopenmpi-dev openmpi-bin)."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,9 +32,17 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Tokenizers"),
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
+        // Open MPI's C interface; built and linked only with the MPI trait.
+        .systemLibrary(
+            name: "MPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        // NMT's TrainingGroup over MPI. Without the trait it holds only the launcher that says so.
+        .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -110,6 +110,12 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun, each rank trains on its share of every batch (docs/distributed.md).
+        let group = try DistributedTraining.join()
+        try DistributedTraining.run(in: group) { try run(in: group) }
+    }
+
+    func run(in group: TrainingGroup) throws {
         Parallel.configure(threads: threads)
         Allocation.reuseFreedMemory()
         let outputURL = URL(fileURLWithPath: output)
@@ -122,9 +128,11 @@ struct Train: ParsableCommand {
             trainer = try Trainer(config: try modelConfig(tokenizer: tokenizer), tokenizer: tokenizer,
                                   options: trainingOptions, output: outputURL)
         }
+        trainer.group = group
         trainer.bestBy = bestBy
         trainer.lowercaseMetrics = lowercase
-        let display = ProgressDisplay(live: isatty(STDOUT_FILENO) != 0)
+        // mpirun hands each rank a pseudo-terminal whatever its own output is: plain lines then.
+        let display = ProgressDisplay(live: isatty(STDOUT_FILENO) != 0 && !group.isDistributed)
         trainer.onEvent = display.show
 
         let corpusOptions = NMT.CorpusOptions(maxLengthRatio: maxLengthRatio, strict: strict)
@@ -142,12 +150,16 @@ struct Train: ParsableCommand {
         }
         let config = trainer.model.config
         print("model: D \(config.modelWidth), H \(config.encoderHeads), F \(config.encoderFeedForwardWidth), \(config.encoderLayers)+\(config.decoderLayers) layers, V \(config.vocabularySize), \(trainer.model.parameters.count) parameters; \(data.count) training pairs, \(threads) threads")
+        if group.isDistributed {
+            print("\(group.size) ranks × \(threads) threads; a batch is \(group.size) × \(batchTokens) tokens, at most \(group.size) × \(maxSentences) pairs, shared among the ranks")
+        }
         fflush(stdout)
 
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
         let outcome = try trainer.train(on: data, validation: validation)
         display.finish()
+        try DistributedTraining.writeRankParameters(of: trainer.model, group: group)
         switch outcome {
         case .finished, .earlyStopped:
             print("done at step \(trainer.state.step); the model is in \(output)")

@@ -99,6 +99,17 @@ public struct Batcher: Sendable {
         return batches
     }
 
+    /// Rank `rank`'s share of `batch` in data-parallel training over `ranks` processes: pairs
+    /// rank, rank + ranks, rank + 2·ranks, … Every rank cuts the same batches from the same seed
+    /// and takes its own share. A batch is sorted by length, so dealing its pairs out in turn gives
+    /// every rank nearly the same number of tokens, and a share of a batch within `ranks` ×
+    /// the per-rank budget is within that budget but for at most one pair. A batch of fewer
+    /// pairs than ranks leaves some shares empty.
+    public static func share(of batch: [Int], rank: Int, ranks: Int) -> [Int] {
+        precondition(ranks > 0 && (0..<ranks).contains(rank), "rank \(rank) of \(ranks)")
+        return Array(stride(from: rank, to: batch.count, by: ranks).map { batch[$0] })
+    }
+
     /// What a pair adds to the width of a batch: max(S, T).
     private func cost(_ pair: Int) -> Int { max(sourceLengths[pair], targetLengths[pair]) }
 

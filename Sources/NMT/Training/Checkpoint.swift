@@ -20,6 +20,11 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var bestStep: Int?
     /// Validations since the best one.
     public var validationsWithoutImprovement: Int = 0
+    /// The token budget and sentence cap of a whole batch (over all ranks) that the batches of
+    /// `epoch` are cut with; nil in checkpoints written before data-parallel training. A run
+    /// resumed with another number of ranks finishes the epoch with these.
+    public var epochBatchTokens: Int?
+    public var epochBatchSentences: Int?
 
     public init(seed: UInt64, dropoutGenerator: SeededGenerator) {
         self.seed = seed

@@ -35,8 +35,12 @@ public final class Trainer {
     public var lowercaseMetrics = false
     /// Called between updates; true stops training after saving a checkpoint.
     public var shouldStop: () -> Bool = { false }
-    /// Receives every event (the log file gets them too).
+    /// Receives every event (the log file gets them too); on rank 0 only.
     public var onEvent: (TrainingEvent) -> Void = { _ in }
+    /// The processes training this model together. Each batch is cut for all of them — its token
+    /// budget and sentence cap are `options`' per-rank ones × `group.size` — and each rank
+    /// trains on its share; rank 0 alone logs, validates and writes the model and checkpoints.
+    public var group: TrainingGroup = SingleProcess()
 
     public var checkpointDirectory: URL { output.appendingPathComponent("checkpoints") }
     public var logURL: URL { output.appendingPathComponent("training-log.jsonl") }
@@ -91,34 +95,48 @@ public final class Trainer {
     /// Trains until the epochs or `maxSteps` are done, validation stops improving, `shouldStop`
     /// says so, or the loss diverges.
     public func train(on data: TrainingData, validation: TrainingData?) throws -> Outcome {
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let log = try LogFile(url: logURL)
+        let group = self.group
+        var log: LogFile? = nil
+        if group.isFirst {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            log = try LogFile(url: logURL)
+        }
         let report = { (event: TrainingEvent) in
-            if let line = event.jsonLine { log.append(line) }
+            guard group.isFirst else { return }
+            if let line = event.jsonLine { log?.append(line) }
             self.onEvent(event)
         }
         let config = model.config
-        let batcher = Batcher(sources: data.sources, targets: data.targets, tokenBudget: options.tokenBudget,
-                              maxSentences: options.maxSentences)
-        if !batcher.oversizedPairs.isEmpty {
-            report(.message("\(batcher.oversizedPairs.count) pairs do not fit the token budget of \(options.tokenBudget) and are left out"))
+        let batchTokens = Self.scaled(options.tokenBudget, by: group.size)
+        let batchSentences = Self.scaled(options.maxSentences, by: group.size)
+        func makeBatcher(tokens: Int, sentences: Int) -> Batcher {
+            Batcher(sources: data.sources, targets: data.targets, tokenBudget: tokens, maxSentences: sentences)
         }
+        let batcher = makeBatcher(tokens: batchTokens, sentences: batchSentences)
+        if !batcher.oversizedPairs.isEmpty {
+            report(.message("\(batcher.oversizedPairs.count) pairs do not fit the token budget of \(batchTokens) and are left out"))
+        }
+        // Every rank must start from the same parameters (a resumed checkpoint read on each node).
+        try checkRanksAgree(when: "at the start")
         var meter = ProgressMeter(plannedSteps: plannedSteps(batcher), startStep: state.step)
         let validating = (validation?.count ?? 0) > 0
         var savedStep: Int? = nil, validatedStep: Int? = nil
         func checkpoint() throws {
             guard savedStep != state.step else { return }
-            let url = try Checkpoint.save(model: model, adam: updater.adam, state: state, tokenizerJSON: tokenizerJSON,
-                                          in: checkpointDirectory)
-            // Until a validation says otherwise, the newest model is the best known.
-            if !validating || state.bestStep == nil { try saveBest() }
+            if group.isFirst {
+                let url = try Checkpoint.save(model: model, adam: updater.adam, state: state, tokenizerJSON: tokenizerJSON,
+                                              in: checkpointDirectory)
+                // Until a validation says otherwise, the newest model is the best known.
+                if !validating || state.bestStep == nil { try saveBest() }
+                report(.checkpoint(step: state.step, path: url.path))
+            }
             savedStep = state.step
-            report(.checkpoint(step: state.step, path: url.path))
+            // What rank 0 saved is what every rank holds.
+            try checkRanksAgree(when: "at step \(state.step)")
         }
-        /// Validates during `epoch` (or at its end); true when training should stop early.
-        func validate(epoch: Int) throws -> Bool {
-            guard let validation, validating else { return false }
-            validatedStep = state.step
+        /// Rank 0's part of `validate`: translates, scores, keeps the best model.
+        func validateOnFirstRank(epoch: Int) throws -> Bool {
+            guard let validation else { return false }
             let result = try Validation.run(model: model, tokenizer: tokenizer, data: validation, options: options,
                                             lowercase: lowercaseMetrics)
             let score = result.score(bestBy)
@@ -139,9 +157,26 @@ public final class Trainer {
             }
             return false
         }
+        /// Validates during `epoch` (or at its end); true when training should stop early.
+        func validate(epoch: Int) throws -> Bool {
+            guard validating else { return false }
+            validatedStep = state.step
+            // The other ranks wait for rank 0's verdict on early stopping.
+            return try group.firstRanks(group.isFirst ? validateOnFirstRank(epoch: epoch) : false)
+        }
 
         while state.epoch < options.epochs {
-            for indices in batcher.batches(epoch: state.epoch, seed: state.seed, startingAt: state.batchInEpoch) {
+            var epochBatcher = batcher
+            if state.batchInEpoch == 0 {
+                (state.epochBatchTokens, state.epochBatchSentences) = (batchTokens, batchSentences)
+            } else if let tokens = state.epochBatchTokens, let sentences = state.epochBatchSentences,
+                      (tokens, sentences) != (batchTokens, batchSentences) {
+                // Resumed with another number of ranks: the rest of this epoch keeps the batches it
+                // was cut into, so no pair is seen twice or skipped; the next epoch uses the new size.
+                epochBatcher = makeBatcher(tokens: tokens, sentences: sentences)
+                report(.message("finishing epoch \(state.epoch + 1) with its batches of \(tokens) tokens, \(group.size) rank\(group.size == 1 ? "" : "s") sharing each; later epochs cut batches of \(batchTokens)"))
+            }
+            for indices in epochBatcher.batches(epoch: state.epoch, seed: state.seed, startingAt: state.batchInEpoch) {
                 if let maxSteps = options.maxSteps, state.step >= maxSteps {
                     if meter.hasUnreported { report(.progress(meter.report(step: state.step, epoch: state.epoch))) }
                     // The last updates count for the best model too.
@@ -149,14 +184,22 @@ public final class Trainer {
                     try checkpoint()
                     return stopEarly ? .earlyStopped : .finished
                 }
-                let batch = data.batch(indices, padId: config.padId, decoderStartId: config.decoderStartId)
-                var generator = SeededGenerator(state: state.dropoutGenerator)
-                let result = updater.train(batch, generator: &generator)
+                let share = Batcher.share(of: indices, rank: group.rank, ranks: group.size)
+                let batch = share.isEmpty ? nil : data.batch(share, padId: config.padId, decoderStartId: config.decoderStartId)
+                let batchTargetTokens = indices.reduce(0) { $0 + data.targets[$1].count }
+                var shared = SeededGenerator(state: state.dropoutGenerator)
+                var generator = shared
+                if group.isDistributed {
+                    // Each rank drops out from a stream of its own, derived from one shared draw a
+                    // step, so the shared state (what a checkpoint saves) stays the same on every rank.
+                    generator = SeededGenerator(seed: shared.next() ^ (UInt64(group.rank) &* 0x9E37_79B9_7F4A_7C15))
+                }
+                let result = updater.train(share: batch, batchTargetTokens: batchTargetTokens, group: group, generator: &generator)
                 guard result.loss.isFinite && result.gradientNorm.isFinite else {
                     report(.message("step \(state.step + 1): the \(result.loss.isFinite ? "gradient norm" : "loss") is \(result.loss.isFinite ? result.gradientNorm : Double(result.loss)); stopping. The last good checkpoint is in \(checkpointDirectory.path)"))
                     return .diverged(step: state.step + 1)
                 }
-                state.dropoutGenerator = generator.stateWords
+                state.dropoutGenerator = group.isDistributed ? shared.stateWords : generator.stateWords
                 state.step += 1
                 state.batchInEpoch += 1
                 meter.add(result)
@@ -170,7 +213,7 @@ public final class Trainer {
                     try checkpoint()
                     return .earlyStopped
                 }
-                if shouldStop() {
+                if group.any(shouldStop()) {
                     try checkpoint()
                     return .interrupted
                 }
@@ -181,10 +224,26 @@ public final class Trainer {
             let stopEarly = try validate(epoch: state.epoch - 1)
             try checkpoint()
             if stopEarly { return .earlyStopped }
-            if shouldStop() { return .interrupted }
+            if group.any(shouldStop()) { return .interrupted }
         }
         try checkpoint()
         return .finished
+    }
+
+    /// Ends the job when the ranks hold different parameters: they would train different models
+    /// from here on, and rank 0's checkpoints would not be what the others compute.
+    private func checkRanksAgree(when moment: String) throws {
+        guard group.isDistributed else { return }
+        let parameters = model.parameters
+        if !group.allAgree(on: parameterFingerprint(parameters.values, count: parameters.count)) {
+            group.abort("rank \(group.rank): the \(group.size) ranks hold different parameters \(moment); every rank must read the same checkpoint, corpus and options")
+        }
+    }
+
+    /// A per-rank amount × the number of ranks, saturating instead of overflowing (a cap of .max).
+    static func scaled(_ amount: Int, by ranks: Int) -> Int {
+        let (product, overflow) = amount.multipliedReportingOverflow(by: ranks)
+        return overflow ? .max : product
     }
 
     /// Writes the current model to `output` as a model directory.

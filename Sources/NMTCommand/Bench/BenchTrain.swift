@@ -6,6 +6,10 @@ import Tensor
 /// `nmt bench train`: training throughput on the benchmark shape of torch_train_ref.py — the small
 /// preset (D 256, H 4, F 1024, 3+3 layers), V 8000, a batch of 128 random sources of 18 tokens and
 /// targets of 20, dropout 0.1 everywhere, label smoothing 0.1, Adam — timed step by step.
+///
+/// Under `mpirun -np N` (a build with the MPI trait) the ranks share each batch, as `nmt train`
+/// does, and rank 0 reports the whole batch's tokens/s and the share of the step spent summing
+/// gradients over the ranks.
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -28,6 +32,13 @@ struct BenchTrain: ParsableCommand {
     var warmup = 2
 
     func run() throws {
+        let group = try DistributedTraining.join()
+        try DistributedTraining.run(in: group) {
+            if group.isDistributed { try runDistributed(in: group) } else { try runAlone() }
+        }
+    }
+
+    func runAlone() throws {
         Parallel.configure(threads: threads)
         Allocation.reuseFreedMemory()
         let config = ModelPreset.small.config(vocabularySize: vocabulary)
@@ -65,6 +76,61 @@ struct BenchTrain: ParsableCommand {
             BenchmarkFigure(benchmark: name, metric: "achieved", value: achieved, unit: "GFLOP/s"),
             BenchmarkFigure(benchmark: name, metric: "sgemm \(m)x\(n)x\(k)", value: gemmRate, unit: "GFLOP/s"),
             BenchmarkFigure(benchmark: name, metric: "achieved / sgemm", value: achieved / gemmRate, unit: "ratio"),
+        ])
+    }
+
+    /// The same batch shared among the ranks of `group`: tokens/s of the whole batch, the step
+    /// time, the all-reduce's time within the step (with the wait for the slower rank) and
+    /// alone (the ranks in step, the gradient buffer summed again: median and fastest of 20).
+    func runDistributed(in group: TrainingGroup) throws {
+        Parallel.configure(threads: threads)
+        Allocation.reuseFreedMemory()
+        let config = ModelPreset.small.config(vocabularySize: vocabulary)
+        let model = Transformer(config: config)
+        var generator = SeededGenerator(seed: 0)
+        model.initializeForTraining(generator: &generator)
+        func randomSequence(_ length: Int) -> [Int] {
+            (0..<length).map { _ in 1 + Int(generator.next() % UInt64(vocabulary - 2)) }
+        }
+        // Every rank draws the whole batch from the same seed and keeps its share.
+        let sources = (0..<batch).map { _ in randomSequence(sourceLength) }
+        let targets = (0..<batch).map { _ in randomSequence(targetLength) }
+        let share = Batcher.share(of: Array(0..<batch), rank: group.rank, ranks: group.size)
+        let data = share.isEmpty ? nil : TeacherForcedBatch(sources: share.map { sources[$0] }, targets: share.map { targets[$0] },
+                                                            padId: config.padId, decoderStartId: config.decoderStartId)
+        var dropout = SeededGenerator(seed: 1 + UInt64(group.rank))
+        let updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: 1e-4, warmup: 1),
+                                       clipNorm: nil, labelSmoothing: 0.1)
+        let batchTokens = batch * targetLength
+        for _ in 0..<warmup { _ = updater.train(share: data, batchTargetTokens: batchTokens, group: group, generator: &dropout) }
+        var reduction: [Double] = []
+        let seconds = medianSeconds(repeats: options.repeats) {
+            reduction.append(updater.train(share: data, batchTargetTokens: batchTokens, group: group, generator: &dropout).reductionSeconds)
+        }
+        let parameters = model.parameters
+        // Cheap enough to repeat: the fastest of 20 is the cost when neither rank is descheduled.
+        var aloneTimes: [Double] = []
+        for _ in 0..<max(options.repeats, 20) {
+            _ = group.allReduceSum([0])  // start together, so no rank's wait is counted
+            let start = DispatchTime.now().uptimeNanoseconds
+            group.allReduceSum(parameters.gradients, count: parameters.count)
+            aloneTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        aloneTimes.sort()
+        let (alone, fastest) = (aloneTimes[aloneTimes.count / 2], aloneTimes[0])
+        let peakMemory = TrainingMemory.peakResidentMegabytes()
+        reduction.sort()
+        let reductionMedian = reduction[reduction.count / 2]
+        let name = "train \(group.size) ranks"
+        options.report([
+            BenchmarkFigure(benchmark: name, metric: "target tokens/s", value: Double(batchTokens) / seconds, unit: "tok/s"),
+            BenchmarkFigure(benchmark: name, metric: "step time", value: seconds * 1000, unit: "ms"),
+            BenchmarkFigure(benchmark: name, metric: "all-reduce in step", value: reductionMedian * 1000, unit: "ms"),
+            BenchmarkFigure(benchmark: name, metric: "all-reduce share", value: reductionMedian / seconds, unit: "ratio"),
+            BenchmarkFigure(benchmark: name, metric: "all-reduce alone", value: alone * 1000, unit: "ms"),
+            BenchmarkFigure(benchmark: name, metric: "all-reduce alone, fastest", value: fastest * 1000, unit: "ms"),
+            BenchmarkFigure(benchmark: name, metric: "all-reduce bandwidth, fastest", value: Double(parameters.count * 4) / fastest / 1e9, unit: "GB/s"),
+            BenchmarkFigure(benchmark: name, metric: "peak memory per rank", value: peakMemory, unit: "MB"),
         ])
     }
 
