@@ -21,7 +21,7 @@ enum DistributedTraining {
 
     /// Runs `body`; in a job of several ranks an error on any rank ends the whole job with its
     /// message (the other ranks would otherwise wait for it in the next collective). An agreed
-    /// interrupt (exit status 130) is not an error: every rank leaves the same way.
+    /// interrupt (exit status 130, or 143 after SIGTERM) is not an error: every rank leaves the same way.
     static func run(in group: TrainingGroup, _ body: () throws -> Void) throws {
         guard group.isDistributed else { return try body() }
         do {

@@ -234,8 +234,14 @@ enum Interrupt {
     nonisolated(unsafe) private static var received: sig_atomic_t = 0
 
     static var requested: Bool { received != 0 }
-    static var signalName: String { received == SIGTERM ? "SIGTERM" : "SIGINT" }
-    static var exitCode: Int32 { 128 + Int32(received) }
+    static var signalName: String {
+        switch received {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        default: "a signal to another rank"  // a rank of an mpirun job stopping with the others
+        }
+    }
+    static var exitCode: Int32 { received == 0 ? 130 : 128 + Int32(received) }
 
     static func install() {
         received = 0  // initialises the static before any handler can read it
