@@ -4,6 +4,8 @@ import PackageDescription
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
 //           Tokenizers ↗
+//   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
+//   CZlib ↗
 let package = Package(
     name: "nmt",
     platforms: [.macOS(.v13)],
@@ -12,6 +14,7 @@ let package = Package(
         .library(name: "NMT", targets: ["NMT"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "ImageClassification", targets: ["ImageClassification"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,19 +27,27 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib, for the gzip-compressed IDX files of Fashion-MNIST and the compressed data of PNG.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Tokenizers"),
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib"]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
