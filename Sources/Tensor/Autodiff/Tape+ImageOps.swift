@@ -86,11 +86,13 @@ extension Tape {
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
+            let (output, upstream, count) = (y.data, dy.data, y.count)
             for input in [a, b] where input.requiresGradient {
                 let (d, accumulate) = input.gradientDestination()
-                for i in 0..<y.count {
-                    let g = y.data[i] > 0 ? dy.data[i] : 0
-                    d[i] = accumulate ? d[i] + g : g
+                if accumulate {
+                    for i in 0..<count { d[i] += output[i] > 0 ? upstream[i] : 0 }
+                } else {
+                    for i in 0..<count { d[i] = output[i] > 0 ? upstream[i] : 0 }
                 }
             }
             y.gradient = nil

@@ -18,18 +18,12 @@ extension Kernels {
             // Sums in Double: a channel holds up to N·H·W = 100k values.
             var sum: Double = 0
             for n in 0..<N {
-                let plane = x + (n * C + c) * P
-                var s: Float = 0
-                for p in 0..<P { s += plane[p] }
-                sum += Double(s)
+                sum += Double(planeSum(x + (n * C + c) * P, count: P, shift: 0, squared: false))
             }
             let m = Float(sum / Double(M))
             var squares: Double = 0
             for n in 0..<N {
-                let plane = x + (n * C + c) * P
-                var s: Float = 0
-                for p in 0..<P { let d = plane[p] - m; s += d * d }
-                squares += Double(s)
+                squares += Double(planeSum(x + (n * C + c) * P, count: P, shift: m, squared: true))
             }
             let v = Float(squares / Double(M))
             let r = 1 / (v + epsilon).squareRoot()
@@ -39,6 +33,21 @@ extension Kernels {
             normalizePlanes(x: x, y: y, batch: N, channels: C, pixels: P, channel: c,
                             scale: weight[c] * r, shift: bias[c] - m * weight[c] * r, relu: relu)
         }
+    }
+
+    /// Σ (x − shift), or Σ (x − shift)² when `squared`, sixteen lanes at a time.
+    @inline(__always)
+    static func planeSum(_ x: UnsafePointer<Float>, count: Int, shift: Float, squared: Bool) -> Float {
+        var lanes = SIMD16<Float>()
+        var p = 0
+        while p + 16 <= count {
+            let d = UnsafeRawPointer(x + p).loadUnaligned(as: SIMD16<Float>.self) - shift
+            lanes += squared ? d * d : d
+            p += 16
+        }
+        var total = lanes.sum()
+        while p < count { let d = x[p] - shift; total += squared ? d * d : d; p += 1 }
+        return total
     }
 
     /// Inference forward: y = γ·(x − running mean) / √(running var + eps) + β.
@@ -99,31 +108,68 @@ extension Kernels {
             var sumG: Double = 0, sumGXHat: Double = 0
             for n in 0..<N {
                 let offset = (n * C + c) * P
-                let input = x + offset, output = y + offset, d = dy + offset
-                var sg: Float = 0, sgx: Float = 0
-                for p in 0..<P {
-                    let g = relu && output[p] <= 0 ? 0 : d[p]
-                    sg += g
-                    sgx += g * (input[p] - m)
-                }
-                sumG += Double(sg)
-                sumGXHat += Double(sgx)
+                let (g, gx) = gradientSums(x: x + offset, y: y + offset, dy: dy + offset, count: P, mean: m, relu: relu)
+                sumG += Double(g)
+                sumGXHat += Double(gx)
             }
             let sumGF = Float(sumG), sumGXHatF = Float(sumGXHat) * r
             dBias?[c] += sumGF
             dWeight?[c] += sumGXHatF
             guard let dx else { return }
+            // dx = k·g − k·meanG − k·r·meanGXHat·(x − m) = k·g + a·x + b
             let k = weight[c] * r
             let meanG = sumGF / M, meanGXHat = sumGXHatF / M
+            let a = -k * r * meanGXHat, b = -k * meanG + k * r * meanGXHat * m
             for n in 0..<N {
                 let offset = (n * C + c) * P
-                let input = x + offset, output = y + offset, d = dy + offset, out = dx + offset
-                for p in 0..<P {
-                    let g = relu && output[p] <= 0 ? 0 : d[p]
-                    let value = k * (g - meanG - (input[p] - m) * r * meanGXHat)
-                    out[p] = accumulate ? out[p] + value : value
-                }
+                inputGradient(x: x + offset, y: y + offset, dy: dy + offset, count: P, k: k, a: a, b: b,
+                              relu: relu, accumulate: accumulate, dx: dx + offset)
             }
+        }
+    }
+
+    /// (Σ g, Σ g·(x − mean)) over one plane, g = dy masked by y > 0 when `relu`.
+    @inline(__always)
+    static func gradientSums(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>, count: Int, mean: Float, relu: Bool) -> (Float, Float) {
+        var sg = SIMD16<Float>(), sgx = SIMD16<Float>()
+        var p = 0
+        while p + 16 <= count {
+            var g = UnsafeRawPointer(dy + p).loadUnaligned(as: SIMD16<Float>.self)
+            if relu { g.replace(with: 0, where: UnsafeRawPointer(y + p).loadUnaligned(as: SIMD16<Float>.self) .<= 0) }
+            sg += g
+            sgx += g * (UnsafeRawPointer(x + p).loadUnaligned(as: SIMD16<Float>.self) - mean)
+            p += 16
+        }
+        var (tg, tgx) = (sg.sum(), sgx.sum())
+        while p < count {
+            let g = relu && y[p] <= 0 ? 0 : dy[p]
+            tg += g
+            tgx += g * (x[p] - mean)
+            p += 1
+        }
+        return (tg, tgx)
+    }
+
+    /// dx (+)= k·g + a·x + b over one plane, g = dy masked by y > 0 when `relu`.
+    @inline(__always)
+    static func inputGradient(
+        x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>, count: Int, k: Float, a: Float, b: Float,
+        relu: Bool, accumulate: Bool, dx: UnsafeMutablePointer<Float>
+    ) {
+        var p = 0
+        while p + 16 <= count {
+            var g = UnsafeRawPointer(dy + p).loadUnaligned(as: SIMD16<Float>.self)
+            if relu { g.replace(with: 0, where: UnsafeRawPointer(y + p).loadUnaligned(as: SIMD16<Float>.self) .<= 0) }
+            var value = k * g + a * UnsafeRawPointer(x + p).loadUnaligned(as: SIMD16<Float>.self) + b
+            if accumulate { value += UnsafeRawPointer(dx + p).loadUnaligned(as: SIMD16<Float>.self) }
+            UnsafeMutableRawPointer(dx + p).storeBytes(of: value, as: SIMD16<Float>.self)
+            p += 16
+        }
+        while p < count {
+            let g = relu && y[p] <= 0 ? 0 : dy[p]
+            let value = k * g + a * x[p] + b
+            dx[p] = accumulate ? dx[p] + value : value
+            p += 1
         }
     }
 }
