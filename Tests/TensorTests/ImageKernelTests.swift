@@ -9,9 +9,15 @@ final class ImageKernelTests: XCTestCase {
 
     /// (N, C, H, W, O, K, stride, padding): the network's 3×3 pad 1, 3×3 stride 2, 1×1 stride 2
     /// and pointwise cases, plus odd sizes and a kernel wider than its padding allows at the edge.
+    /// Small maps put several images in one product (`Kernels.imagesPerProduct`); 28×28 and
+    /// 14×14 maps (one image a product) are covered by AttentionNetTests against PyTorch.
     let convolutionCases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
         (2, 1, 6, 6, 3, 3, 1, 1), (3, 4, 7, 7, 5, 3, 2, 1), (2, 3, 7, 5, 4, 1, 2, 0),
         (3, 6, 3, 3, 5, 1, 1, 0), (1, 2, 5, 6, 3, 2, 3, 2), (2, 3, 4, 4, 2, 5, 1, 2),
+        // 7×7 outputs go four images to a product: groups of 4 and 2, 3×3 and pointwise.
+        (6, 3, 7, 7, 4, 3, 1, 1), (6, 4, 7, 7, 5, 1, 1, 0),
+        // One image alone: a pointwise product straight into y and dx.
+        (1, 3, 4, 4, 2, 1, 1, 0),
     ]
 
     func testConvolutionMatchesReference() {

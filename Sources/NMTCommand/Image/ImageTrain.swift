@@ -70,6 +70,7 @@ struct ImageTrain: ParsableCommand {
         let trainer = ImageTrainer(model: model, options: options, trainingCount: training.count)
         print("AttentionNet: \(model.trainableCount) parameters; \(training.count) training images, \(test.count) test images; "
               + "normalization mean \(config.normalization.mean) std \(config.normalization.std); \(threads) threads")
+        fflush(stdout)
         var log = "epoch\ttraining_loss\ttraining_accuracy\ttest_accuracy\tseconds\timages_per_second\n"
         let start = DispatchTime.now().uptimeNanoseconds
         for epoch in 1...epochs {
@@ -79,6 +80,7 @@ struct ImageTrain: ParsableCommand {
             print(String(format: "epoch %d/%d: loss %.4f, training accuracy %.4f, test accuracy %.4f, %.0f s (%.0f images/s), %.0f s in all",
                          epoch, epochs, report.trainingLoss, report.trainingAccuracy, report.testAccuracy!, report.trainingSeconds,
                          report.imagesPerSecond, elapsed))
+            fflush(stdout)
             log += String(format: "%d\t%.5f\t%.5f\t%.5f\t%.1f\t%.1f\n", epoch, report.trainingLoss, report.trainingAccuracy,
                           report.testAccuracy!, report.trainingSeconds, report.imagesPerSecond)
             do {

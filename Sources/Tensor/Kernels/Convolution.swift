@@ -43,31 +43,34 @@ public struct ConvolutionShape: Sendable, Equatable {
 }
 
 extension Kernels {
-    /// columns (C·K·K, Ho·Wo) ← the patches of one image x (C, H, W); zero where a tap falls in the padding.
-    public static func im2col(_ x: UnsafePointer<Float>, shape s: ConvolutionShape, columns: UnsafeMutablePointer<Float>) {
+    /// columns (C·K·K, ·) ← the patches of one image x (C, H, W), Ho·Wo values a row starting at
+    /// `columns`, rows `rowStride` apart (Ho·Wo for one image alone; G·Ho·Wo when G images sit side
+    /// by side); zero where a tap falls in the padding.
+    public static func im2col(_ x: UnsafePointer<Float>, shape s: ConvolutionShape, columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let (K, Ho, Wo) = (s.kernelSize, s.outHeight, s.outWidth)
+        let rowStride = rowStride ?? Ho * Wo
         for c in 0..<s.inChannels {
             let plane = x + c * s.inPixels
             for ky in 0..<K {
                 for kx in 0..<K {
-                    let row = columns + ((c * K + ky) * K + kx) * Ho * Wo
+                    let row = columns + ((c * K + ky) * K + kx) * rowStride
                     // Output columns whose input column ox·stride − padding + kx lies inside the image.
                     let (first, end) = validRange(outSize: Wo, inSize: s.width, offset: kx - s.padding, stride: s.stride)
                     for oy in 0..<Ho {
                         let out = row + oy * Wo
                         let iy = oy * s.stride - s.padding + ky
                         guard iy >= 0 && iy < s.height, first < end else {
-                            out.update(repeating: 0, count: Wo)
+                            for ox in 0..<Wo { out[ox] = 0 }
                             continue
                         }
                         let source = plane + iy * s.width + kx - s.padding
-                        if first > 0 { out.update(repeating: 0, count: first) }
+                        for ox in 0..<first { out[ox] = 0 }
                         if s.stride == 1 {
-                            (out + first).update(from: source + first, count: end - first)
+                            for ox in first..<end { out[ox] = source[ox] }
                         } else {
                             for ox in first..<end { out[ox] = source[ox * s.stride] }
                         }
-                        if end < Wo { (out + end).update(repeating: 0, count: Wo - end) }
+                        for ox in end..<Wo { out[ox] = 0 }
                     }
                 }
             }
@@ -75,14 +78,15 @@ extension Kernels {
     }
 
     /// dx (C, H, W) += the column-matrix gradient of one image folded back onto its pixels (the
-    /// adjoint of `im2col`: each tap adds into the pixel it read).
-    public static func col2imAdd(_ dColumns: UnsafePointer<Float>, shape s: ConvolutionShape, dx: UnsafeMutablePointer<Float>) {
+    /// adjoint of `im2col`: each tap adds into the pixel it read); rows `rowStride` apart.
+    public static func col2imAdd(_ dColumns: UnsafePointer<Float>, shape s: ConvolutionShape, dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let (K, Ho, Wo) = (s.kernelSize, s.outHeight, s.outWidth)
+        let rowStride = rowStride ?? Ho * Wo
         for c in 0..<s.inChannels {
             let plane = dx + c * s.inPixels
             for ky in 0..<K {
                 for kx in 0..<K {
-                    let row = dColumns + ((c * K + ky) * K + kx) * Ho * Wo
+                    let row = dColumns + ((c * K + ky) * K + kx) * rowStride
                     let (first, end) = validRange(outSize: Wo, inSize: s.width, offset: kx - s.padding, stride: s.stride)
                     guard first < end else { continue }
                     for oy in 0..<Ho {
@@ -90,7 +94,11 @@ extension Kernels {
                         guard iy >= 0 && iy < s.height else { continue }
                         let source = row + oy * Wo
                         let target = plane + iy * s.width + kx - s.padding
-                        for ox in first..<end { target[ox * s.stride] += source[ox] }
+                        if s.stride == 1 {
+                            for ox in first..<end { target[ox] += source[ox] }
+                        } else {
+                            for ox in first..<end { target[ox * s.stride] += source[ox] }
+                        }
                     }
                 }
             }
@@ -107,34 +115,52 @@ extension Kernels {
         return (min(first, end), end)
     }
 
+    /// How many images one matrix product covers: enough that it has ~196 columns (G·Ho·Wo), as a
+    /// 14×14 map has alone. On a 7×7 map one image gives products only 49 wide, where BLAS runs
+    /// below speed and the weight gradient of every image reads and writes all of dW.
+    public static func imagesPerProduct(_ s: ConvolutionShape) -> Int {
+        max(1, min(s.batch, 196 / max(1, s.outPixels)))
+    }
+
     /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), W (O, C, K, K)) + b (O).
     ///
-    /// Images are split across the workers; each expands its image into a column matrix in its own
-    /// scratch buffer and computes one product W · columns with a single-threaded BLAS call.
+    /// The images go in groups of G (`imagesPerProduct`), the groups split across the workers; each
+    /// worker expands a group into a column matrix (C·K·K, G·Ho·Wo) in its own scratch and computes
+    /// one product W · columns with a single-threaded BLAS call.
     public static func convolutionForward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         shape s: ConvolutionShape, y: UnsafeMutablePointer<Float>
     ) {
-        let (O, P) = (s.outChannels, s.outPixels)
-        forEachImageWithScratch(s, scratchCount: s.isPointwise ? 0 : s.patchSize * P) { n, scratch in
-            let image = x + n * s.inChannels * s.inPixels
+        let (O, P, CKK, G) = (s.outChannels, s.outPixels, s.patchSize, imagesPerProduct(s))
+        let (inputSize, outputSize) = (s.inChannels * s.inPixels, O * P)
+        // One image of a pointwise convolution is its own column matrix, and writes straight into y.
+        let direct = G == 1
+        let scratchCount = (direct && s.isPointwise ? 0 : CKK * G * P) + (direct ? 0 : O * G * P)
+        forEachGroup(s, groupSize: G, scratchCount: scratchCount) { first, count, scratch in
+            let width = count * P
             let columns: UnsafePointer<Float>
-            if s.isPointwise {
-                columns = image
+            if direct && s.isPointwise {
+                columns = x + first * inputSize
             } else {
-                im2col(image, shape: s, columns: scratch)
+                for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: scratch + i * P, rowStride: width) }
                 columns = UnsafePointer(scratch)
             }
-            let out = y + n * O * P
+            let out = direct ? y + first * outputSize : scratch + (direct && s.isPointwise ? 0 : CKK * G * P)
             if let bias {
-                for o in 0..<O { (out + o * P).update(repeating: bias[o], count: P) }
+                for o in 0..<O { (out + o * width).update(repeating: bias[o], count: width) }
             }
-            BLAS.serialGemm(transposeA: false, transposeB: false, m: O, n: P, k: s.patchSize,
+            BLAS.serialGemm(transposeA: false, transposeB: false, m: O, n: width, k: CKK,
                             a: weight, b: columns, beta: bias == nil ? 0 : 1, c: out)
+            if !direct {
+                // (O, G·P) → G images of (O, P).
+                for i in 0..<count {
+                    for o in 0..<O { (y + (first + i) * outputSize + o * P).update(from: out + o * width + i * P, count: P) }
+                }
+            }
         }
     }
 
-    /// Backward of `convolutionForward`: dx (+)= col2im(Wᵀ · dy), dW += Σ_n dy_n · columns_nᵀ,
+    /// Backward of `convolutionForward`: dx (+)= col2im(Wᵀ · dy), dW += Σ_groups dy_g · columns_gᵀ,
     /// db += Σ over images and pixels of dy. The column matrices are rebuilt rather than kept from
     /// the forward: im2col is cheap next to the products, and keeping them would take C·K·K times
     /// the memory of each input.
@@ -144,55 +170,66 @@ extension Kernels {
         dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
         dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
     ) {
-        let (O, P, CKK) = (s.outChannels, s.outPixels, s.patchSize)
-        let workers = max(1, min(Parallel.threads, s.batch))
+        let (O, P, CKK, G) = (s.outChannels, s.outPixels, s.patchSize, imagesPerProduct(s))
+        let (inputSize, outputSize) = (s.inChannels * s.inPixels, O * P)
+        let direct = G == 1
+        let groups = (s.batch + G - 1) / G
+        let workers = max(1, min(Parallel.threads, groups))
         // Each worker sums its own dW and db; they are added up at the end.
         let partialCount = O * CKK + O
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * partialCount)
         partials.initialize(repeating: 0, count: workers * partialCount)
         defer { partials.deallocate() }
-        let needColumns = dWeight != nil && !s.isPointwise
-        let needDColumns = dx != nil && !s.isPointwise
-        let columnCount = CKK * P
+        let columnCount = CKK * G * P
         Parallel.forEach(workers) { worker in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (needColumns ? columnCount : 0) + (needDColumns ? columnCount : 0)))
+            // columns | dColumns | dy of the group side by side (when G > 1)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columnCount + O * G * P)
             defer { scratch.deallocate() }
-            let columnsBuffer = scratch
-            let dColumnsBuffer = scratch + (needColumns ? columnCount : 0)
+            let columnsBuffer = scratch, dColumnsBuffer = scratch + columnCount, dyBuffer = scratch + 2 * columnCount
             let dWeightPart = partials + worker * partialCount, dBiasPart = dWeightPart + O * CKK
-            for n in (s.batch * worker / workers)..<(s.batch * (worker + 1) / workers) {
-                let image = x + n * s.inChannels * s.inPixels
-                let dyImage = dy + n * O * P
+            for group in (groups * worker / workers)..<(groups * (worker + 1) / workers) {
+                let first = group * G, count = min(G, s.batch - first), width = count * P
+                let dyGroup: UnsafePointer<Float>
+                if direct {
+                    dyGroup = dy + first * outputSize
+                } else {
+                    // G images of (O, P) → (O, G·P).
+                    for i in 0..<count {
+                        for o in 0..<O { (dyBuffer + o * width + i * P).update(from: dy + (first + i) * outputSize + o * P, count: P) }
+                    }
+                    dyGroup = UnsafePointer(dyBuffer)
+                }
                 if dWeight != nil {
                     let columns: UnsafePointer<Float>
-                    if s.isPointwise {
-                        columns = image
+                    if direct && s.isPointwise {
+                        columns = x + first * inputSize
                     } else {
-                        im2col(image, shape: s, columns: columnsBuffer)
+                        for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: columnsBuffer + i * P, rowStride: width) }
                         columns = UnsafePointer(columnsBuffer)
                     }
-                    BLAS.serialGemm(transposeA: false, transposeB: true, m: O, n: CKK, k: P,
-                                    a: dyImage, b: columns, beta: 1, c: dWeightPart)
+                    BLAS.serialGemm(transposeA: false, transposeB: true, m: O, n: CKK, k: width,
+                                    a: dyGroup, b: columns, beta: 1, c: dWeightPart)
                 }
                 if dBias != nil {
                     for o in 0..<O {
-                        let row = dyImage + o * P
+                        let row = dyGroup + o * width
                         var sum: Float = 0
-                        for p in 0..<P { sum += row[p] }
+                        for p in 0..<width { sum += row[p] }
                         dBiasPart[o] += sum
                     }
                 }
-                if let dx {
-                    let dxImage = dx + n * s.inChannels * s.inPixels
-                    if s.isPointwise {
-                        BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: P, k: O,
-                                        a: weight, b: dyImage, beta: accumulate ? 1 : 0, c: dxImage)
-                    } else {
-                        BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: P, k: O,
-                                        a: weight, b: dyImage, c: dColumnsBuffer)
-                        if !accumulate { dxImage.update(repeating: 0, count: s.inChannels * s.inPixels) }
-                        col2imAdd(dColumnsBuffer, shape: s, dx: dxImage)
-                    }
+                guard let dx else { continue }
+                if direct && s.isPointwise {
+                    BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: P, k: O,
+                                    a: weight, b: dyGroup, beta: accumulate ? 1 : 0, c: dx + first * inputSize)
+                    continue
+                }
+                BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: width, k: O,
+                                a: weight, b: dyGroup, c: dColumnsBuffer)
+                for i in 0..<count {
+                    let dxImage = dx + (first + i) * inputSize
+                    if !accumulate { dxImage.update(repeating: 0, count: inputSize) }
+                    col2imAdd(dColumnsBuffer + i * P, shape: s, dx: dxImage, rowStride: width)
                 }
             }
         }
@@ -203,16 +240,20 @@ extension Kernels {
         }
     }
 
-    /// Runs `body(n, scratch)` for every image n, the images split across `Parallel.threads`
-    /// workers in contiguous runs, each worker with its own scratch buffer of `scratchCount` floats.
-    static func forEachImageWithScratch(
-        _ s: ConvolutionShape, scratchCount: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void
+    /// Runs `body(first, count, scratch)` for every group of up to `groupSize` consecutive images,
+    /// the groups split across `Parallel.threads` workers in contiguous runs, each worker with its
+    /// own scratch buffer of `scratchCount` floats.
+    static func forEachGroup(
+        _ s: ConvolutionShape, groupSize G: Int, scratchCount: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) {
-        let workers = max(1, min(Parallel.threads, s.batch))
+        let groups = (s.batch + G - 1) / G
+        let workers = max(1, min(Parallel.threads, groups))
         Parallel.forEach(workers) { worker in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
             defer { scratch.deallocate() }
-            for n in (s.batch * worker / workers)..<(s.batch * (worker + 1) / workers) { body(n, scratch) }
+            for group in (groups * worker / workers)..<(groups * (worker + 1) / workers) {
+                body(group * G, min(G, s.batch - group * G), scratch)
+            }
         }
     }
 }
