@@ -9,14 +9,11 @@ normalises the raw pixels with MODEL_DIR/config.json, and writes OUT (safetensor
 
 Usage: python attentionnet_parity.py MODEL_DIR PIXELS LABELS OUT
   PIXELS: N*28*28 raw bytes; LABELS: N raw bytes.
+The network and the loader are importable (attentionnet_torch_accuracy.py uses them).
 """
 import json, sys
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-
-model_dir, pixels_path, labels_path, out_path = sys.argv[1:5]
-torch.set_num_threads(1)
-
 
 class ConvBlock(nn.Module):
     def __init__(self, i, o):
@@ -64,27 +61,44 @@ class AttentionNet(nn.Module):
         return self.fc(self.attention(self.res2(self.res1(self.conv1(x)))).mean((2, 3)))
 
 
-config = json.load(open(f"{model_dir}/config.json"))
-model = AttentionNet(len(config["class_names"]))
-state = {k: v.float() for k, v in load_file(f"{model_dir}/model.safetensors").items()}
-model.load_state_dict(state, strict=True)
-raw = np.fromfile(pixels_path, np.uint8).reshape(-1, 1, 28, 28)
-labels = torch.tensor(np.fromfile(labels_path, np.uint8).astype(np.int64))
-norm = config["normalization"]
-x = (torch.tensor(raw, dtype=torch.float32) / 255 - norm["mean"]) / norm["std"]
+def load_model(model_dir):
+    """The reference network with MODEL_DIR's weights (strict), and its config."""
+    config = json.load(open(f"{model_dir}/config.json"))
+    model = AttentionNet(len(config["class_names"]))
+    state = {k: v.float() for k, v in load_file(f"{model_dir}/model.safetensors").items()}
+    model.load_state_dict(state, strict=True)
+    return model, config
 
-out = {}
-model.eval()
-with torch.no_grad():
-    out["eval.logits"] = model(x)
-    out["eval.attention"] = model.attention.last.clone()
-model.train()
-loss = F.cross_entropy(model(x), labels)
-loss.backward()
-out["train.loss"] = loss.detach().reshape(1)
-for name, p in model.named_parameters():
-    out[f"grad.{name}"] = p.grad
-for name, b in model.named_buffers():
-    if not name.endswith("num_batches_tracked"):
-        out[name] = b
-save_file({k: v.contiguous() for k, v in out.items()}, out_path)
+
+def normalized(raw, config):
+    norm = config["normalization"]
+    return (torch.tensor(raw, dtype=torch.float32) / 255 - norm["mean"]) / norm["std"]
+
+
+def main():
+    model_dir, pixels_path, labels_path, out_path = sys.argv[1:5]
+    torch.set_num_threads(1)
+    model, config = load_model(model_dir)
+    raw = np.fromfile(pixels_path, np.uint8).reshape(-1, 1, 28, 28)
+    labels = torch.tensor(np.fromfile(labels_path, np.uint8).astype(np.int64))
+    x = normalized(raw, config)
+
+    out = {}
+    model.eval()
+    with torch.no_grad():
+        out["eval.logits"] = model(x)
+        out["eval.attention"] = model.attention.last.clone()
+    model.train()
+    loss = F.cross_entropy(model(x), labels)
+    loss.backward()
+    out["train.loss"] = loss.detach().reshape(1)
+    for name, p in model.named_parameters():
+        out[f"grad.{name}"] = p.grad
+    for name, b in model.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            out[name] = b
+    save_file({k: v.contiguous() for k, v in out.items()}, out_path)
+
+
+if __name__ == "__main__":
+    main()
