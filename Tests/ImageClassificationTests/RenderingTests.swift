@@ -167,9 +167,13 @@ final class AttentionMapTests: XCTestCase {
         XCTAssertEqual(svg.components(separatedBy: "<rect class=\"overlay\"").count - 1, 4)
         XCTAssertEqual(svg.components(separatedBy: "<rect class=\"query\"").count - 1, 1)
         XCTAssertEqual(svg.components(separatedBy: "fill=\"#808080\"").count - 1, 16)
-        // The largest weight is the darkest blue; the overlay's strongest cell the most opaque.
+        // The scale runs from the smallest weight (white) to the largest (deep blue); the
+        // overlay from clear to the most opaque likewise.
         XCTAssertTrue(svg.contains("fill=\"#08306b\"><title>(1,0) → (1,1): 0.8000</title>"))
-        XCTAssertTrue(svg.contains("fill-opacity=\"0.750\""))
+        XCTAssertTrue(svg.contains("fill=\"#ffffff\"><title>(1,0) → (0,0): 0.0500</title>"))
+        XCTAssertTrue(svg.contains("white = 0.050, deepest blue = 0.800"))
+        XCTAssertEqual(svg.components(separatedBy: "fill-opacity=\"0.600\"").count - 1, 1)
+        XCTAssertEqual(svg.components(separatedBy: "fill-opacity=\"0.000\"").count - 1, 2)
         // Well-formed XML.
         let parser = XMLParser(data: Data(svg.utf8))
         XCTAssertTrue(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
