@@ -58,6 +58,9 @@ final class PNGTests: XCTestCase {
         // the IHDR width shrinks: the data no longer fits the picture's size.
         badFilter[19] = 5
         badFilter.replaceSubrange(29..<33, with: crc(Array(badFilter[12..<29])))
+        var widened = good
+        widened[19] = 20
+        widened.replaceSubrange(29..<33, with: crc(Array(widened[12..<29])))
         var sixteenBitPalette = good
         sixteenBitPalette[24] = 16
         sixteenBitPalette[25] = 3
@@ -68,7 +71,13 @@ final class PNGTests: XCTestCase {
             (Array(good.prefix(45)), "truncated PNG: chunk tEXt of \(tEXtLength) bytes runs past the end of the file"),
             (Array(good.dropLast(12)), "truncated PNG: the file ends before its IEND chunk"),
             (flippedData, "corrupt PNG: the checksum of chunk IDAT does not match its data"),
-            (badFilter, "corrupt PNG: 84 bytes of image data, 5×7 needs 42"),
+            (badFilter, "corrupt PNG: more image data than 5×7 needs 42 bytes"),
+            (widened, "corrupt PNG: 84 bytes of image data, 20×7 needs 147"),
+            (handMade(width: 2, height: 1, colorType: 0, rows: [5, 1, 2]), "corrupt PNG: row 0 has filter type 5 (0–4 exist)"),
+            (handMade(width: 2, height: 1, colorType: 3, rows: [0, 1, 5], palette: [0, 0, 0, 255, 255, 255]),
+             "corrupt PNG: pixel (1, 0) uses palette entry 5 of 2"),
+            (handMade(width: 2, height: 1, colorType: 3, rows: [0, 1, 0]), "corrupt PNG: a palette picture without a PLTE chunk"),
+            (handMade(width: 2, height: 1, colorType: 0, rows: [UInt8](repeating: 0, count: 100_000)), "corrupt PNG: more image data than 2×1 needs 3 bytes"),
             (sixteenBitPalette, "corrupt PNG: bit depth 16 is not allowed with colour type 3"),
             ([UInt8](try Data(contentsOf: images.appendingPathComponent("interlaced.png"))),
              "interlaced (Adam7) PNG is not supported; save the picture without interlacing"),
@@ -119,6 +128,42 @@ final class PNGTests: XCTestCase {
             }
         }
         return result
+    }
+
+    /// A PNG of 8-bit samples whose image data (`rows`: filter bytes and samples) is stored
+    /// uncompressed in the zlib stream, so the tests can write any bytes they like there.
+    func handMade(width: Int, height: Int, colorType: UInt8, rows: [UInt8], palette: [UInt8]? = nil) -> [UInt8] {
+        func bigEndian(_ value: Int) -> [UInt8] { [UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return bigEndian(data.count) + body + crc(body)
+        }
+        // zlib: header 78 01, stored deflate blocks of at most 65,535 bytes, then the Adler-32 of the data.
+        var stream: [UInt8] = [0x78, 0x01]
+        var start = 0
+        repeat {
+            let end = min(start + 65_535, rows.count)
+            let length = end - start
+            stream += [end == rows.count ? 1 : 0, UInt8(length & 0xff), UInt8(length >> 8), UInt8(~length & 0xff), UInt8(~length >> 8 & 0xff)]
+            stream += rows[start..<end]
+            start = end
+        } while start < rows.count
+        var (a, b): (UInt32, UInt32) = (1, 0)
+        for byte in rows { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
+        stream += bigEndian(Int(b << 16 | a))
+        var file: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        file += chunk("IHDR", bigEndian(width) + bigEndian(height) + [8, colorType, 0, 0, 0])
+        if let palette { file += chunk("PLTE", palette) }
+        return file + chunk("IDAT", stream) + chunk("IEND", [])
+    }
+
+    func testHandMadePNGReads() throws {
+        // Filter 1 (Sub) on a gray row: 10, 10 + 20.
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("hand.png")
+        try Data(handMade(width: 2, height: 2, colorType: 0, rows: [1, 10, 20, 2, 5, 5])).write(to: url)
+        XCTAssertEqual(try PNG.read(url), GrayImage(width: 2, height: 2, pixels: [10, 30, 15, 35]))
     }
 
     /// CRC-32 of PNG (the polynomial 0xEDB88320, reflected), bit by bit, for rewriting a chunk.

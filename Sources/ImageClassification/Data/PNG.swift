@@ -119,15 +119,16 @@ public enum PNG {
         if header.colorType == 3 && palette.isEmpty {
             throw ImageDataError(file, "corrupt PNG: a palette picture without a PLTE chunk")
         }
-        let filtered = try Inflate.decompress(compressed, wrapper: .zlib, file: file)
         let rowBytes = (header.width * header.bitsPerPixel + 7) / 8
         let expected = header.height * (1 + rowBytes)
-        guard filtered.count == expected else {
-            throw ImageDataError(file, "corrupt PNG: \(filtered.count) bytes of image data, \(header.width)×\(header.height) needs \(expected)")
+        let size = "\(header.width)×\(header.height) needs \(expected)"
+        var rows = try Inflate.decompress(compressed, wrapper: .zlib, file: file,
+                                          limit: (expected, "corrupt PNG: more image data than \(size) bytes"))
+        guard rows.count == expected else {
+            throw ImageDataError(file, "corrupt PNG: \(rows.count) bytes of image data, \(size)")
         }
-        let raw = try unfilter(filtered, rowBytes: rowBytes, height: header.height,
-                               bytesPerPixel: max(1, header.bitsPerPixel / 8), file: file)
-        return try grayscale(raw, header: header, rowBytes: rowBytes, palette: palette, transparency: transparency, file: file)
+        try unfilter(&rows, rowBytes: rowBytes, height: header.height, bytesPerPixel: max(1, header.bitsPerPixel / 8), file: file)
+        return try grayscale(rows, header: header, rowBytes: rowBytes, palette: palette, transparency: transparency, file: file)
     }
 
     struct Header {
@@ -170,18 +171,20 @@ public enum PNG {
         }
     }
 
-    /// Undoes the row filters (PNG specification, section 9): each row starts with its filter
-    /// type, and its bytes were stored as differences from a prediction made from the byte
-    /// `bytesPerPixel` to the left (a), the byte above (b) and the one above-left (c).
-    static func unfilter(_ filtered: [UInt8], rowBytes: Int, height: Int, bytesPerPixel: Int, file: URL) throws -> [UInt8] {
-        var raw = [UInt8](repeating: 0, count: rowBytes * height)
+    /// Undoes the row filters (PNG specification, section 9) in place: each row is its filter
+    /// type, then its bytes stored as differences from a prediction made from the byte
+    /// `bytesPerPixel` to the left (a), the byte above (b) and the one above-left (c). A row is
+    /// restored before the next one reads it, so one buffer serves (a photo's bytes are not
+    /// held twice).
+    static func unfilter(_ rows: inout [UInt8], rowBytes: Int, height: Int, bytesPerPixel: Int, file: URL) throws {
+        let stride = rowBytes + 1
         for y in 0..<height {
-            let filter = filtered[y * (rowBytes + 1)]
-            let source = y * (rowBytes + 1) + 1, row = y * rowBytes, above = row - rowBytes
+            let filter = rows[y * stride]
+            let row = y * stride + 1, above = row - stride
             for i in 0..<rowBytes {
-                let a = i >= bytesPerPixel ? Int(raw[row + i - bytesPerPixel]) : 0
-                let b = y > 0 ? Int(raw[above + i]) : 0
-                let c = y > 0 && i >= bytesPerPixel ? Int(raw[above + i - bytesPerPixel]) : 0
+                let a = i >= bytesPerPixel ? Int(rows[row + i - bytesPerPixel]) : 0
+                let b = y > 0 ? Int(rows[above + i]) : 0
+                let c = y > 0 && i >= bytesPerPixel ? Int(rows[above + i - bytesPerPixel]) : 0
                 let prediction: Int
                 switch filter {
                 case 0: prediction = 0
@@ -191,10 +194,9 @@ public enum PNG {
                 case 4: prediction = paeth(a, b, c)
                 default: throw ImageDataError(file, "corrupt PNG: row \(y) has filter type \(filter) (0–4 exist)")
                 }
-                raw[row + i] = filtered[source + i] &+ UInt8(truncatingIfNeeded: prediction)
+                rows[row + i] &+= UInt8(truncatingIfNeeded: prediction)
             }
         }
-        return raw
     }
 
     /// Of a, b and c, the one closest to a + b − c (ties to a, then b).
@@ -205,7 +207,7 @@ public enum PNG {
         return pb <= pc ? b : c
     }
 
-    /// Gray bytes from unfiltered rows of any colour type and depth.
+    /// Gray bytes from unfiltered rows (each after its filter-type byte) of any colour type and depth.
     static func grayscale(_ raw: [UInt8], header: Header, rowBytes: Int, palette: [UInt8], transparency: [UInt8], file: URL) throws -> GrayImage {
         let depth = header.bitDepth
         let maximum = (1 << depth) - 1
@@ -217,7 +219,7 @@ public enum PNG {
         var pixels = [UInt8](repeating: 0, count: header.width * header.height)
         var samples = [Int](repeating: 0, count: header.channels)
         for y in 0..<header.height {
-            let row = y * rowBytes
+            let row = y * (rowBytes + 1) + 1
             for x in 0..<header.width {
                 for channel in 0..<header.channels {
                     let index = x * header.channels + channel
