@@ -96,7 +96,8 @@ func loadImageInput(file: String?, index: Int?, invert: Bool, data: ImageDataOpt
     if let index {
         let set = try data.load(.test)
         guard index < set.count else {
-            throw CommandError("--index \(index) is out of range: the test split has \(set.count) images (0–\(set.count - 1))")
+            let range = set.count == 0 ? "no images" : "\(set.count) images (0–\(set.count - 1))"
+            throw CommandError("--index \(index) is out of range: the test split has \(range)")
         }
         guard set.rows == rows, set.columns == columns else {
             throw CommandError("the model reads \(rows)×\(columns) pictures, the data set's are \(set.rows)×\(set.columns)")

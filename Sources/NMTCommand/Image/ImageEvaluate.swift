@@ -50,6 +50,9 @@ struct ImageEvaluate: ParsableCommand {
         guard config.classNames.count == FashionMNIST.classNames.count else {
             throw CommandError("the model has \(config.classNames.count) classes, Fashion-MNIST \(FashionMNIST.classNames.count)")
         }
+        guard set.count > 0 else {
+            throw CommandError("\(dataOptions.directory.appendingPathComponent(split.split.imagesFile).path): the \(split.rawValue) split has no images")
+        }
         if let limit, limit < set.count {
             set = ImageSet(images: Array(set.images.prefix(limit * set.pixelsPerImage)), labels: Array(set.labels.prefix(limit)),
                            rows: set.rows, columns: set.columns)
