@@ -198,7 +198,7 @@ final class ImageCommandTests: XCTestCase {
             }
         }
         // The grid: the query's cell bracketed on grid row 3.
-        XCTAssertTrue(text.contains("the weights of query (3,4) (bracketed); * marks the 3 strongest:"))
+        XCTAssertTrue(text.contains("the weights of query (3,4) (bracketed); * marks the strongest 3 above the uniform 1/49:"))
         let gridRow = try XCTUnwrap(lines.first { $0.contains("   3 ") && $0.contains("[") })
         let query = 3 * 7 + 4
         XCTAssertTrue(gridRow.contains(String(format: "[%.3f]", Array(map.row(query))[query])), gridRow)

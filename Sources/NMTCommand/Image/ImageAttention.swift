@@ -15,7 +15,8 @@ struct ImageAttention: ParsableCommand {
             column) from (0,0) at the top left. * marks each row's largest weight. \
             Under the table the picture is drawn in text beside the 7×7 grid of one query's \
             weights (--query r,c, bracketed) or, by default, of the attention each cell \
-            receives on average; * marks the three strongest cells. --svg draws the same as a \
+            receives on average; * marks the three strongest cells above an even share (1/49). \
+            --svg draws the same as a \
             picture: the image with the weights laid over it, and the whole map as a heatmap.
 
             Note that the layer adds its output, scaled by a learned γ, to its input: a small γ \
@@ -107,8 +108,11 @@ struct ImageAttention: ParsableCommand {
             print("self-attention over the \(map.side)×\(map.side) map (a cell covers \(cellPixels) pixels): a row per query cell (r,c), a column per attended cell; each row sums to 1")
             print(map.table(precision: precision, maxWidth: TerminalWidth.columns), terminator: "")
             print("")
-            print("\(gridCaption)\(queryPosition == nil ? "" : " (bracketed)"); * marks the 3 strongest:")
-            let strongest = Set(AttentionMap.strongest(3, of: gridValues))
+            print("\(gridCaption)\(queryPosition == nil ? "" : " (bracketed)"); * marks the strongest 3 above the uniform 1/\(map.positions):")
+            // A trained layer often puts nearly all of a row on one cell; marking cells that get
+            // less than an even share would point at noise.
+            let uniform = 1 / Float(map.positions)
+            let strongest = Set(AttentionMap.strongest(3, of: gridValues).filter { gridValues[$0] > uniform })
             print(map.grid(gridValues, image: input.pixels, rows: config.imageRows, columns: config.imageColumns,
                            query: queryPosition, marked: strongest, precision: precision), terminator: "")
         case .csv:
