@@ -32,12 +32,13 @@ public enum Inflate {
     }
 
     /// The decompressed bytes of a complete zlib or gzip stream held in memory; `file` names
-    /// where it came from in errors.
-    public static func decompress(_ bytes: [UInt8], wrapper: Wrapper, file: URL) throws -> [UInt8] {
+    /// where it came from in errors. With a `limit`, inflating stops with its `problem` as soon
+    /// as the output passes `bytes`, so a small file cannot inflate into gigabytes.
+    public static func decompress(_ bytes: [UInt8], wrapper: Wrapper, file: URL, limit: (bytes: Int, problem: String)? = nil) throws -> [UInt8] {
         let stream = try InflateStream(wrapper: wrapper, file: file)
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count * 4)
-        try bytes.withUnsafeBytes { try stream.inflate($0, into: &output) }
+        output.reserveCapacity(min(bytes.count * 4, limit?.bytes ?? .max))
+        try bytes.withUnsafeBytes { try stream.inflate($0, into: &output, limit: limit) }
         try stream.finish()
         return output
     }
@@ -71,7 +72,7 @@ final class InflateStream {
     }
 
     /// Inflates `input`, appending what comes out to `output`.
-    func inflate(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
+    func inflate(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: (bytes: Int, problem: String)? = nil) throws {
         guard let base = input.baseAddress, input.count > 0 else { return }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
@@ -96,6 +97,7 @@ final class InflateStream {
             let produced = outputChunk - Int(stream.pointee.avail_out)
             outputFull = produced == outputChunk
             output.append(contentsOf: scratch[0..<produced])
+            if let limit, output.count > limit.bytes { throw ImageDataError(file, limit.problem) }
             switch status {
             case Z_OK:
                 continue
