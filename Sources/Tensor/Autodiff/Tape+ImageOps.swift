@@ -77,27 +77,43 @@ extension Tape {
     }
 
     /// y = max(a + b, 0), same shapes: the end of a residual block. Backward reads only y.
+    /// Both directions run in chunks over the threads: at (128, 128, 14, 14) a single pass is
+    /// several milliseconds that would otherwise leave a core idle.
     public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "addReLU: \(a.shape) + \(b.shape)")
         let y = Tensor(uninitialized: a.shape)
         let (pa, pb, py) = (a.data, b.data, y.data)
-        for i in 0..<a.count { py[i] = max(pa[i] + pb[i], 0) }
+        Tape.forEachChunk(a.count) { range in
+            for i in range { py[i] = max(pa[i] + pb[i], 0) }
+        }
         guard needsGradient(a, b) else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
-            let (output, upstream, count) = (y.data, dy.data, y.count)
-            for input in [a, b] where input.requiresGradient {
-                let (d, accumulate) = input.gradientDestination()
-                if accumulate {
-                    for i in 0..<count { d[i] += output[i] > 0 ? upstream[i] : 0 }
-                } else {
-                    for i in 0..<count { d[i] = output[i] > 0 ? upstream[i] : 0 }
+            let (output, upstream) = (y.data, dy.data)
+            // d(a + b) = dy where y > 0: computed once, then handed to both inputs.
+            let destinations = [a, b].filter(\.requiresGradient).map { $0.gradientDestination() }
+            Tape.forEachChunk(y.count) { range in
+                for i in range { upstream[i] = output[i] > 0 ? upstream[i] : 0 }
+                for (d, accumulate) in destinations {
+                    if accumulate {
+                        for i in range { d[i] += upstream[i] }
+                    } else {
+                        (d + range.lowerBound).update(from: upstream + range.lowerBound, count: range.count)
+                    }
                 }
             }
             y.gradient = nil
         }
         return y
+    }
+
+    /// Runs `body` on contiguous chunks of 0..<count, one per thread (one chunk when small).
+    static func forEachChunk(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let workers = count >= 1 << 16 ? Parallel.threads : 1
+        Parallel.forEach(workers) { worker in
+            body((count * worker / workers)..<(count * (worker + 1) / workers))
+        }
     }
 
     /// Self-attention over the pixels of a feature map (see `SpatialAttentionShape`):
