@@ -18,6 +18,8 @@ final class ImageKernelTests: XCTestCase {
         (6, 3, 7, 7, 4, 3, 1, 1), (6, 4, 7, 7, 5, 1, 1, 0),
         // One image alone: a pointwise product straight into y and dx.
         (1, 3, 4, 4, 2, 1, 1, 0),
+        // "Same" convolutions with a kernel as large as or larger than the image (shifts past the plane).
+        (2, 2, 2, 3, 3, 5, 1, 2), (1, 1, 1, 1, 2, 7, 1, 3),
     ]
 
     func testConvolutionMatchesReference() {

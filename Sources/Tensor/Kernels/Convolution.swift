@@ -49,11 +49,17 @@ extension Kernels {
     public static func im2col(_ x: UnsafePointer<Float>, shape s: ConvolutionShape, columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let (K, Ho, Wo) = (s.kernelSize, s.outHeight, s.outWidth)
         let rowStride = rowStride ?? Ho * Wo
+        // A stride-1 "same" convolution (3×3 pad 1): each tap's block is the plane shifted.
+        let samePadding = s.stride == 1 && Ho == s.height && Wo == s.width
         for c in 0..<s.inChannels {
             let plane = x + c * s.inPixels
             for ky in 0..<K {
                 for kx in 0..<K {
                     let row = columns + ((c * K + ky) * K + kx) * rowStride
+                    if samePadding {
+                        shiftedPlane(plane, shape: s, dy: ky - s.padding, dx: kx - s.padding, into: row)
+                        continue
+                    }
                     // Output columns whose input column ox·stride − padding + kx lies inside the image.
                     let (first, end) = validRange(outSize: Wo, inSize: s.width, offset: kx - s.padding, stride: s.stride)
                     for oy in 0..<Ho {
@@ -74,6 +80,32 @@ extension Kernels {
                     }
                 }
             }
+        }
+    }
+
+    /// out (H·W) ← the plane (H, W) shifted by (dy, dx): out[y, x] = plane[y + dy, x + dx], zero
+    /// outside the plane. Flattened, the shift is one contiguous copy of H·W − |dy·W + dx| values;
+    /// the values that wrapped into the next or previous row are then zeroed, one per row for |dx| = 1.
+    @inline(__always)
+    static func shiftedPlane(_ plane: UnsafePointer<Float>, shape s: ConvolutionShape, dy: Int, dx: Int, into out: UnsafeMutablePointer<Float>) {
+        let (H, W) = (s.height, s.width)
+        let P = H * W, shift = dy * W + dx
+        // out[j] = plane[j + shift] for j with 0 ≤ j + shift < P.
+        let first = max(0, -shift), end = min(P, P - shift)
+        if first > 0 { out.update(repeating: 0, count: min(first, P)) }
+        if end > first { (out + first).update(from: plane + first + shift, count: end - first) }
+        if end < P { (out + max(end, 0)).update(repeating: 0, count: P - max(end, 0)) }
+        // Whole rows whose source row lies outside the plane (only partly covered by the range above).
+        let validRows = max(0, -dy)..<max(max(0, -dy), min(H, H - dy))
+        if validRows.lowerBound > 0 { out.update(repeating: 0, count: min(P, validRows.lowerBound * W)) }
+        if validRows.isEmpty { out.update(repeating: 0, count: P); return }
+        if validRows.upperBound < H { (out + validRows.upperBound * W).update(repeating: 0, count: (H - validRows.upperBound) * W) }
+        // Columns whose source column lies outside the row: they read the neighbouring row.
+        let validColumns = max(0, -dx)..<max(max(0, -dx), min(W, W - dx))
+        for y in validRows {
+            let r = out + y * W
+            for x in 0..<min(W, validColumns.lowerBound) { r[x] = 0 }
+            for x in min(W, validColumns.upperBound)..<W { r[x] = 0 }
         }
     }
 
