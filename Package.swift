@@ -4,6 +4,8 @@ import PackageDescription
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
 //           Tokenizers ↗
+//   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
+//   CZlib ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
 // and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
@@ -14,6 +16,7 @@ let package = Package(
         .library(name: "NMT", targets: ["NMT"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "ImageClassification", targets: ["ImageClassification"]),
     ],
     traits: [
         .trait(name: "MPI", description: "Data-parallel training under mpirun (needs Open MPI: apt libopenmpi-dev openmpi-bin)."),
@@ -29,9 +32,16 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // zlib, for the gzip-compressed IDX files of Fashion-MNIST and the compressed data of PNG.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Tokenizers"),
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
             name: "MPI",
@@ -42,14 +52,15 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -36,10 +36,10 @@ struct ModelOptions: ParsableArguments {
 enum ShippedModel {
     static let relativePath = "models/en-fr"
 
-    /// `models/en-fr` in the first folder, walking up from the executable's own folder (in a
-    /// package checkout the executable sits in `.build/<triple>/release/`), that has one; then
-    /// under the current directory.
-    static func locate() -> URL? {
+    /// `models/en-fr` (or another shipped model's `relativePath`) in the first folder, walking up
+    /// from the executable's own folder (in a package checkout the executable sits in
+    /// `.build/<triple>/release/`), that has one; then under the current directory.
+    static func locate(_ relativePath: String = relativePath) -> URL? {
         var folders: [URL] = []
         if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
             var folder = executable.deletingLastPathComponent()

@@ -51,6 +51,24 @@ public enum BLAS {
         }
     }
 
+    /// The same product as `gemm`, always on the calling thread: for callers that already split
+    /// their work across `Parallel.threads` workers (one convolution image per worker), where a
+    /// nested split would only add dispatch.
+    public static func serialGemm(
+        transposeA: Bool, transposeB: Bool,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int? = nil,
+        b: UnsafePointer<Float>, ldb: Int? = nil,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
+        if m == 0 || n == 0 { return }
+        sgemm(transposeA, transposeB, m, n, k, alpha, a, lda ?? (transposeA ? m : k), b, ldb ?? (transposeB ? k : n),
+              beta, c, ldc ?? n)
+    }
+
     /// Below this many multiply-adds a product runs on one thread: splitting costs more than it saves.
     public static let parallelThreshold = 1 << 20
 
