@@ -172,6 +172,15 @@ final class ImageKernelTests: XCTestCase {
         }
     }
 
+    func testGlobalAveragePoolMatchesReference() {
+        for (N, C, H, W) in [(1, 1, 1, 1), (2, 3, 7, 7), (3, 5, 4, 6)] {
+            let x = GradientCheck.randomArray(N * C * H * W, seed: 230, scale: 2)
+            let y = Tape.inference.globalAveragePool(Tensor(x, shape: [N, C, H, W]))
+            XCTAssertEqual(y.shape, [N, C])
+            XCTAssertLessThanOrEqual(maxDifference(y.values, ReferenceKernels.globalAveragePool(x: x, planes: N * C, pixels: H * W)), 1e-6)
+        }
+    }
+
     func testGlobalAveragePoolAndCrossEntropyBackward() {
         let x = GradientCheck.random([3, 4, 2, 3], seed: 220)
         let w = GradientCheck.random([5, 4], seed: 221)

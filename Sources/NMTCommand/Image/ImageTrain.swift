@@ -60,7 +60,9 @@ struct ImageTrain: ParsableCommand {
         guard training.count >= batchSize else {
             throw CommandError("\(directory.path): \(training.count) training images, fewer than one batch of \(batchSize)")
         }
+        // Before the first epoch: a directory that cannot be written is found now, not after minutes.
         let outputURL = URL(fileURLWithPath: output)
+        try Self.checkWritable(outputURL)
         let config = AttentionNetConfig(normalization: ImageTrainer.normalization(of: training), classNames: FashionMNIST.classNames)
         let model = AttentionNet(config: config)
         var generator = SeededGenerator(seed: seed)
@@ -88,8 +90,27 @@ struct ImageTrain: ParsableCommand {
                 try Data(log.utf8).write(to: outputURL.appendingPathComponent("training-log.tsv"), options: .atomic)
             } catch let error as AttentionNetError {
                 throw CommandError(error.description)
+            } catch {
+                throw CommandError("\(outputURL.path): cannot write training-log.tsv (\(error.localizedDescription))")
             }
         }
         print("saved \(outputURL.path)")
+    }
+
+    /// The model directory exists (or is created) and takes a file.
+    static func checkWritable(_ url: URL) throws {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CommandError("\(url.path): exists and is not a directory (--output names the model directory to write)")
+        }
+        let probe = url.appendingPathComponent(".nmt-write-check-\(getpid())")
+        do {
+            try fileManager.createDirectory(at: url, withIntermediateDirectories: true)
+            try Data().write(to: probe)
+            try fileManager.removeItem(at: probe)
+        } catch {
+            throw CommandError("\(url.path): cannot write the model directory (\(error.localizedDescription))")
+        }
     }
 }

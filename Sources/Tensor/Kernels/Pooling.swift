@@ -25,3 +25,10 @@ extension Kernels {
         }
     }
 }
+
+extension ReferenceKernels {
+    /// The mean of each plane of x (N·C planes of P pixels), in Double.
+    public static func globalAveragePool(x: [Float], planes: Int, pixels P: Int) -> [Float] {
+        (0..<planes).map { i in Float(x[(i * P)..<((i + 1) * P)].reduce(0.0) { $0 + Double($1) } / Double(P)) }
+    }
+}
