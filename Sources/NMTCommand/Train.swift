@@ -164,7 +164,7 @@ struct Train: ParsableCommand {
         case .finished, .earlyStopped:
             print("done at step \(trainer.state.step); the model is in \(output)")
         case .interrupted:
-            print("interrupted at step \(trainer.state.step) (\(Interrupt.signalName)); checkpoint saved. Continue with --resume \(output)")
+            print("interrupted at step \(trainer.state.step) (\(Interrupt.signalName)); checkpoint saved. Continue with the same command plus --resume \(output)")
             throw ExitCode(Interrupt.exitCode)
         case .diverged(let step):
             throw CommandError("training diverged at step \(step); the last good checkpoint is in \(trainer.checkpointDirectory.path)")
