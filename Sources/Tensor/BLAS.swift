@@ -13,6 +13,8 @@ public enum BLAS {
     /// Large products are split across `Parallel.threads` workers — by rows of C, or by columns
     /// when C is wide and short (the logits) — each a single-threaded BLAS call. The BLAS library's
     /// own threads stay off: they spin while idle and would fight our workers for the cores.
+    /// Callers that already split their work across the workers (one convolution image group per
+    /// worker) pass `splitAcrossThreads: false`, where a nested split would only add dispatch.
     public static func gemm(
         transposeA: Bool, transposeB: Bool,
         m: Int, n: Int, k: Int,
@@ -20,7 +22,8 @@ public enum BLAS {
         a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+        c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+        splitAcrossThreads: Bool = true
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
         if m == 0 || n == 0 { return }
@@ -28,7 +31,7 @@ public enum BLAS {
         let ldb = ldb ?? (transposeB ? k : n)
         let ldc = ldc ?? n
         let workers = Parallel.threads
-        guard workers > 1, m * n * k >= parallelThreshold else {
+        guard splitAcrossThreads, workers > 1, m * n * k >= parallelThreshold else {
             sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -49,24 +52,6 @@ public enum BLAS {
                       a, lda, b + (transposeB ? start * ldb : start), ldb, beta, c + start, ldc)
             }
         }
-    }
-
-    /// The same product as `gemm`, always on the calling thread: for callers that already split
-    /// their work across `Parallel.threads` workers (one convolution image per worker), where a
-    /// nested split would only add dispatch.
-    public static func serialGemm(
-        transposeA: Bool, transposeB: Bool,
-        m: Int, n: Int, k: Int,
-        alpha: Float = 1,
-        a: UnsafePointer<Float>, lda: Int? = nil,
-        b: UnsafePointer<Float>, ldb: Int? = nil,
-        beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
-    ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
-        if m == 0 || n == 0 { return }
-        sgemm(transposeA, transposeB, m, n, k, alpha, a, lda ?? (transposeA ? m : k), b, ldb ?? (transposeB ? k : n),
-              beta, c, ldc ?? n)
     }
 
     /// Below this many multiply-adds a product runs on one thread: splitting costs more than it saves.

@@ -64,7 +64,7 @@ struct BenchImage: ParsableCommand {
         let gemmSeconds = medianSeconds(repeats: 5) {
             Parallel.forEach(threads) { _ in
                 let cc = Tensor(zeros: [m, n])
-                for _ in 0..<repetitions { BLAS.serialGemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a.data, b: b.data, c: cc.data) }
+                for _ in 0..<repetitions { BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a.data, b: b.data, c: cc.data, splitAcrossThreads: false) }
             }
         }
         _ = c

@@ -38,7 +38,10 @@ struct BenchTrain: ParsableCommand {
         }
     }
 
-    func runAlone() throws {
+    /// The benchmark's model (the small preset, initialized from seed 0) and a batch of random ids,
+    /// the same on every rank; `generator` goes on from where the draws ended (dropout's stream).
+    func makeModelAndBatch() -> (config: ModelConfig, model: Transformer, sources: [[Int]], targets: [[Int]],
+                                 generator: SeededGenerator) {
         Parallel.configure(threads: threads)
         Allocation.reuseFreedMemory()
         let config = ModelPreset.small.config(vocabularySize: vocabulary)
@@ -49,8 +52,15 @@ struct BenchTrain: ParsableCommand {
             // Any id but EOS (0) and pad (V − 1), as the reference draws ids 4 ..< V.
             (0..<length).map { _ in 1 + Int(generator.next() % UInt64(vocabulary - 2)) }
         }
-        let data = TeacherForcedBatch(sources: (0..<batch).map { _ in randomSequence(sourceLength) },
-                                      targets: (0..<batch).map { _ in randomSequence(targetLength) },
+        let sources = (0..<batch).map { _ in randomSequence(sourceLength) }
+        let targets = (0..<batch).map { _ in randomSequence(targetLength) }
+        return (config, model, sources, targets, generator)
+    }
+
+    func runAlone() throws {
+        let (config, model, sources, targets, drawn) = makeModelAndBatch()
+        var generator = drawn
+        let data = TeacherForcedBatch(sources: sources, targets: targets,
                                       padId: config.padId, decoderStartId: config.decoderStartId)
         let updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: 1e-4, warmup: 1),
                                        clipNorm: nil, labelSmoothing: 0.1)
@@ -83,18 +93,8 @@ struct BenchTrain: ParsableCommand {
     /// time, the all-reduce's time within the step (with the wait for the slower rank) and
     /// alone (the ranks in step, the gradient buffer summed again: median and fastest of 20).
     func runDistributed(in group: TrainingGroup) throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
-        let config = ModelPreset.small.config(vocabularySize: vocabulary)
-        let model = Transformer(config: config)
-        var generator = SeededGenerator(seed: 0)
-        model.initializeForTraining(generator: &generator)
-        func randomSequence(_ length: Int) -> [Int] {
-            (0..<length).map { _ in 1 + Int(generator.next() % UInt64(vocabulary - 2)) }
-        }
         // Every rank draws the whole batch from the same seed and keeps its share.
-        let sources = (0..<batch).map { _ in randomSequence(sourceLength) }
-        let targets = (0..<batch).map { _ in randomSequence(targetLength) }
+        let (config, model, sources, targets, _) = makeModelAndBatch()
         let share = Batcher.share(of: Array(0..<batch), rank: group.rank, ranks: group.size)
         let data = share.isEmpty ? nil : TeacherForcedBatch(sources: share.map { sources[$0] }, targets: share.map { targets[$0] },
                                                             padId: config.padId, decoderStartId: config.decoderStartId)

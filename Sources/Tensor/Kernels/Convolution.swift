@@ -181,8 +181,8 @@ extension Kernels {
             if let bias {
                 for o in 0..<O { (out + o * width).update(repeating: bias[o], count: width) }
             }
-            BLAS.serialGemm(transposeA: false, transposeB: false, m: O, n: width, k: CKK,
-                            a: weight, b: columns, beta: bias == nil ? 0 : 1, c: out)
+            BLAS.gemm(transposeA: false, transposeB: false, m: O, n: width, k: CKK,
+                            a: weight, b: columns, beta: bias == nil ? 0 : 1, c: out, splitAcrossThreads: false)
             if !direct {
                 // (O, G·P) → G images of (O, P).
                 for i in 0..<count {
@@ -239,8 +239,8 @@ extension Kernels {
                         for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: columnsBuffer + i * P, rowStride: width) }
                         columns = UnsafePointer(columnsBuffer)
                     }
-                    BLAS.serialGemm(transposeA: false, transposeB: true, m: O, n: CKK, k: width,
-                                    a: dyGroup, b: columns, beta: 1, c: dWeightPart)
+                    BLAS.gemm(transposeA: false, transposeB: true, m: O, n: CKK, k: width,
+                                    a: dyGroup, b: columns, beta: 1, c: dWeightPart, splitAcrossThreads: false)
                 }
                 if dBias != nil {
                     for o in 0..<O {
@@ -252,12 +252,12 @@ extension Kernels {
                 }
                 guard let dx else { continue }
                 if direct && s.isPointwise {
-                    BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: P, k: O,
-                                    a: weight, b: dyGroup, beta: accumulate ? 1 : 0, c: dx + first * inputSize)
+                    BLAS.gemm(transposeA: true, transposeB: false, m: CKK, n: P, k: O,
+                                    a: weight, b: dyGroup, beta: accumulate ? 1 : 0, c: dx + first * inputSize, splitAcrossThreads: false)
                     continue
                 }
-                BLAS.serialGemm(transposeA: true, transposeB: false, m: CKK, n: width, k: O,
-                                a: weight, b: dyGroup, c: dColumnsBuffer)
+                BLAS.gemm(transposeA: true, transposeB: false, m: CKK, n: width, k: O,
+                                a: weight, b: dyGroup, c: dColumnsBuffer, splitAcrossThreads: false)
                 for i in 0..<count {
                     let dxImage = dx + (first + i) * inputSize
                     if !accumulate { dxImage.update(repeating: 0, count: inputSize) }

@@ -36,9 +36,9 @@ extension Kernels {
             for n in (s.batch * worker / workers)..<(s.batch * (worker + 1) / workers) {
                 let q = qkv + n * s.projectedChannels * P, k = q + Cq * P, v = k + Cq * P
                 let a = probabilities + n * P * P, o = attended + n * C * P
-                BLAS.serialGemm(transposeA: true, transposeB: false, m: P, n: P, k: Cq, a: q, b: k, c: a)
+                BLAS.gemm(transposeA: true, transposeB: false, m: P, n: P, k: Cq, a: q, b: k, c: a, splitAcrossThreads: false)
                 for i in 0..<P { softmaxInPlace(a + i * P, count: P) }
-                BLAS.serialGemm(transposeA: false, transposeB: true, m: C, n: P, k: P, a: v, b: a, c: o)
+                BLAS.gemm(transposeA: false, transposeB: true, m: C, n: P, k: P, a: v, b: a, c: o, splitAcrossThreads: false)
                 let xn = x + n * C * P, yn = y + n * C * P
                 for i in 0..<(C * P) { yn[i] = gamma * o[i] + xn[i] }
             }
@@ -79,16 +79,16 @@ extension Kernels {
                 let dq = dqkv + n * s.projectedChannels * P, dk = dq + Cq * P, dv = dk + Cq * P
                 let a = probabilities + n * P * P, dyn = dy + n * C * P
                 for i in 0..<(C * P) { dO[i] = gamma * dyn[i] }
-                BLAS.serialGemm(transposeA: false, transposeB: false, m: C, n: P, k: P, a: dO, b: a, c: dv)
-                BLAS.serialGemm(transposeA: true, transposeB: false, m: P, n: P, k: C, a: dO, b: v, c: dS)
+                BLAS.gemm(transposeA: false, transposeB: false, m: C, n: P, k: P, a: dO, b: a, c: dv, splitAcrossThreads: false)
+                BLAS.gemm(transposeA: true, transposeB: false, m: P, n: P, k: C, a: dO, b: v, c: dS, splitAcrossThreads: false)
                 for i in 0..<P {
                     let row = a + i * P, dRow = dS + i * P
                     var dot: Float = 0
                     for j in 0..<P { dot += dRow[j] * row[j] }
                     for j in 0..<P { dRow[j] = row[j] * (dRow[j] - dot) }
                 }
-                BLAS.serialGemm(transposeA: false, transposeB: true, m: Cq, n: P, k: P, a: k, b: dS, c: dq)
-                BLAS.serialGemm(transposeA: false, transposeB: false, m: Cq, n: P, k: P, a: q, b: dS, c: dk)
+                BLAS.gemm(transposeA: false, transposeB: true, m: Cq, n: P, k: P, a: k, b: dS, c: dq, splitAcrossThreads: false)
+                BLAS.gemm(transposeA: false, transposeB: false, m: Cq, n: P, k: P, a: q, b: dS, c: dk, splitAcrossThreads: false)
             }
         }
     }
