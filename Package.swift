@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
-//           Tokenizers ↗
+//           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
 //   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
 //   CZlib ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
@@ -40,8 +40,10 @@ let package = Package(
         ),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Tokenizers"),
-        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers"]),
-        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib"]),
+        // Markup and text layout the renderers of both models share.
+        .target(name: "Rendering"),
+        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "Rendering"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
             name: "MPI",

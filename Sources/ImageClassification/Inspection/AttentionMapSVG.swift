@@ -1,4 +1,5 @@
 import Foundation
+import Rendering
 
 /// An attention map as one SVG picture: on the left the image, the feature map's grid over it
 /// and the weights of one query (or what each position receives) laid over the grid cells in
@@ -22,7 +23,7 @@ public enum AttentionMapSVG {
         var body: [String] = []
         let valueScale = Scale(values)
         let top = margin + 50
-        body.append("<text x=\"\(margin)\" y=\"\(margin + 12)\" font-weight=\"bold\">\(escaped(title))</text>")
+        body.append("<text x=\"\(margin)\" y=\"\(margin + 12)\" font-weight=\"bold\">\(SVGMarkup.escaped(title))</text>")
 
         // The image, one rect a pixel, and the grid.
         let imageLeft = margin
@@ -34,9 +35,9 @@ public enum AttentionMapSVG {
         }
         let imageWidth = Double(columns) * pixelSize, imageHeight = Double(rows) * pixelSize
         // The captions go under the picture, wrapped to its width (about 6 pixels a character at size 11).
-        let captionLines = wrapped(overlayCaption, width: Int(imageWidth / 6)) + ["clear = \(valueScale.lowest), deepest orange = \(valueScale.highest)"]
+        let captionLines = wrappedLines(overlayCaption, width: Int(imageWidth / 6)) + ["clear = \(valueScale.lowest), deepest orange = \(valueScale.highest)"]
         for (line, caption) in captionLines.enumerated() {
-            body.append("<text x=\"\(imageLeft)\" y=\"\(top + imageHeight + 18 + 15 * Double(line))\" font-size=\"11\">\(escaped(caption))</text>")
+            body.append("<text x=\"\(imageLeft)\" y=\"\(top + imageHeight + 18 + 15 * Double(line))\" font-size=\"11\">\(SVGMarkup.escaped(caption))</text>")
         }
         let side = map.side
         for position in 0..<map.positions {
@@ -46,7 +47,7 @@ public enum AttentionMapSVG {
             let height = Double((r + 1) * rows / side - r * rows / side) * pixelSize
             let opacity = 0.6 * valueScale.fraction(values[position])
             let tooltip = "\(map.label(position)): \(String(format: "%.3f", values[position]))"
-            body.append("<rect class=\"overlay\" x=\"\(x)\" y=\"\(y)\" width=\"\(width)\" height=\"\(height)\" fill=\"#ff7f0e\" fill-opacity=\"\(String(format: "%.3f", opacity))\" stroke=\"#888\" stroke-width=\"0.5\"><title>\(escaped(tooltip))</title></rect>")
+            body.append("<rect class=\"overlay\" x=\"\(x)\" y=\"\(y)\" width=\"\(width)\" height=\"\(height)\" fill=\"#ff7f0e\" fill-opacity=\"\(String(format: "%.3f", opacity))\" stroke=\"#888\" stroke-width=\"0.5\"><title>\(SVGMarkup.escaped(tooltip))</title></rect>")
         }
         if let query {
             let (r, c) = (query / side, query % side)
@@ -71,7 +72,7 @@ public enum AttentionMapSVG {
         for query in 0..<map.positions {
             for (attended, weight) in map.row(query).enumerated() {
                 let tooltip = "\(map.label(query)) → \(map.label(attended)): \(String(format: "%.4f", weight))"
-                body.append("<rect class=\"cell\" x=\"\(heatLeft + Double(attended) * cellSize)\" y=\"\(heatTop + Double(query) * cellSize)\" width=\"\(cellSize)\" height=\"\(cellSize)\" fill=\"\(color(Float(weightScale.fraction(weight))))\"><title>\(escaped(tooltip))</title></rect>")
+                body.append("<rect class=\"cell\" x=\"\(heatLeft + Double(attended) * cellSize)\" y=\"\(heatTop + Double(query) * cellSize)\" width=\"\(cellSize)\" height=\"\(cellSize)\" fill=\"\(SVGMarkup.heatColor(Float(weightScale.fraction(weight))))\"><title>\(SVGMarkup.escaped(tooltip))</title></rect>")
             }
         }
         let heatSize = Double(map.positions) * cellSize
@@ -91,21 +92,6 @@ public enum AttentionMapSVG {
             """
     }
 
-    /// `text` in lines of at most `width` characters, broken at spaces (a longer word keeps its line).
-    static func wrapped(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > width {
-                lines.append(line)
-                line = ""
-            }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        if !line.isEmpty { lines.append(line) }
-        return lines
-    }
-
     /// Where a value lies between the smallest and the largest of a set, 0…1 (0 when all are equal).
     struct Scale {
         let low: Float
@@ -119,21 +105,5 @@ public enum AttentionMapSVG {
         func fraction(_ value: Float) -> Double { high > low ? Double((value - low) / (high - low)) : 0 }
         var lowest: String { String(format: "%.3f", low) }
         var highest: String { String(format: "%.3f", high) }
-    }
-
-    /// White at 0 to deep blue (#08306b) at 1, the scale of the translation side's heatmaps.
-    static func color(_ weight: Float) -> String {
-        let w = Double(min(max(weight, 0), 1))
-        let (r, g, b) = (255 + (8 - 255) * w, 255 + (48 - 255) * w, 255 + (107 - 255) * w)
-        return String(format: "#%02x%02x%02x", Int(r.rounded()), Int(g.rounded()), Int(b.rounded()))
-    }
-
-    /// Text for XML: markup characters as entities, control characters as U+FFFD.
-    static func escaped(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 ? "\u{FFFD}" : $0 }))
-            .replacingOccurrences(of: "&", with: "&amp;")
-            .replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Rendering
 
 /// Attention tables as one SVG picture, the tables stacked top to bottom: each a heatmap with
 /// its title, row labels on the left, column labels slanted above, and one `<rect>` per weight
@@ -18,21 +19,21 @@ public enum AttentionSVG {
             let headerHeight = Double(table.columns.map(\.count).max() ?? 0) * characterWidth * 0.71 + 12
             let left = margin + labelWidth, top = y + 24 + headerHeight
             body.append("<g>")
-            body.append("<text x=\"\(margin)\" y=\"\(y + 14)\" font-weight=\"bold\">\(escaped(table.title))</text>")
+            body.append("<text x=\"\(margin)\" y=\"\(y + 14)\" font-weight=\"bold\">\(SVGMarkup.escaped(table.title))</text>")
             for (c, column) in table.columns.enumerated() {
                 let x = left + (Double(c) + 0.5) * cell
-                body.append("<text transform=\"translate(\(x),\(top - 6)) rotate(-45)\">\(escaped(column))</text>")
+                body.append("<text transform=\"translate(\(x),\(top - 6)) rotate(-45)\">\(SVGMarkup.escaped(column))</text>")
             }
             for (r, row) in table.weights.enumerated() {
                 let rowTop = top + Double(r) * cell
-                body.append("<text x=\"\(left - 6)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"end\">\(escaped(table.rows[r]))</text>")
+                body.append("<text x=\"\(left - 6)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"end\">\(SVGMarkup.escaped(table.rows[r]))</text>")
                 for (c, weight) in row.enumerated() {
                     let x = left + Double(c) * cell
                     // A cell the decoder's causal mask hides is grey and unnumbered.
                     let masked = table.isMasked(row: r, column: c)
                     let value = masked ? "masked" : String(format: "%.\(precision)f", weight)
                     let tooltip = "\(table.rows[r]) → \(table.columns[c]): \(value)"
-                    body.append("<rect class=\"cell\" x=\"\(x)\" y=\"\(rowTop)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(masked ? "#eeeeee" : color(weight))\" stroke=\"#ddd\"><title>\(escaped(tooltip))</title></rect>")
+                    body.append("<rect class=\"cell\" x=\"\(x)\" y=\"\(rowTop)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(masked ? "#eeeeee" : SVGMarkup.heatColor(weight))\" stroke=\"#ddd\"><title>\(SVGMarkup.escaped(tooltip))</title></rect>")
                     if !masked {
                         body.append("<text x=\"\(x + cell / 2)\" y=\"\(rowTop + cell / 2 + 4)\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(weight > 0.5 ? "white" : "black")\">\(value)</text>")
                     }
@@ -50,22 +51,5 @@ public enum AttentionSVG {
             </svg>
 
             """
-    }
-
-    /// White at 0 to deep blue (#08306b) at 1.
-    static func color(_ weight: Float) -> String {
-        let w = Double(min(max(weight, 0), 1))
-        let (r, g, b) = (255 + (8 - 255) * w, 255 + (48 - 255) * w, 255 + (107 - 255) * w)
-        return String(format: "#%02x%02x%02x", Int(r.rounded()), Int(g.rounded()), Int(b.rounded()))
-    }
-
-    /// Text for XML: markup characters as entities, and control characters (which XML 1.0
-    /// forbids even as references) as U+FFFD.
-    static func escaped(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 ? "\u{FFFD}" : $0 }))
-            .replacingOccurrences(of: "&", with: "&amp;")
-            .replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Rendering
 
 extension Walkthrough {
     /// The walkthrough for an 80-column terminal; its last line is the translation.
@@ -148,16 +149,5 @@ extension Walkthrough {
     }
 
     /// A paragraph broken into lines of at most 78 characters.
-    func wrap(_ paragraph: String, width: Int = 78) -> [String] {
-        var lines: [String] = [], line = ""
-        for word in paragraph.split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > width {
-                lines.append(line)
-                line = ""
-            }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        if !line.isEmpty { lines.append(line) }
-        return lines
-    }
+    func wrap(_ paragraph: String, width: Int = 78) -> [String] { wrappedLines(paragraph, width: width) }
 }
