@@ -90,42 +90,53 @@ struct ImageInput {
     var label: Int?
 }
 
-/// Reads the picture: `--index N` of the test split, or a PNG (converted to gray, resized to the
-/// model's size, inverted with `invert`).
-func loadImageInput(file: String?, index: Int?, invert: Bool, data: ImageDataOptions, rows: Int, columns: Int) throws -> ImageInput {
-    if let index {
-        let set = try data.load(.test)
-        guard index < set.count else {
-            let range = set.count == 0 ? "no images" : "\(set.count) images (0–\(set.count - 1))"
-            throw CommandError("--index \(index) is out of range: the test split has \(range)")
-        }
-        guard set.rows == rows, set.columns == columns else {
-            throw CommandError("the model reads \(rows)×\(columns) pictures, the data set's are \(set.rows)×\(set.columns)")
-        }
-        var pixels = Array(set.pixels(of: index))
-        if invert { pixels = pixels.map { 255 - $0 } }
-        return ImageInput(pixels: pixels, description: "test image \(index)\(invert ? ", inverted" : "")", label: Int(set.labels[index]))
-    }
-    let path = file!
-    let image: GrayImage
-    do {
-        image = try PNG.read(URL(fileURLWithPath: path))
-    } catch let error as ImageDataError {
-        throw CommandError(error.description)
-    }
-    var notes: [String] = []
-    if image.width != columns || image.height != rows { notes.append("\(image.width)×\(image.height) resized to \(columns)×\(rows)") }
-    var pixels = image.resized(width: columns, height: rows).pixels
-    if invert {
-        pixels = pixels.map { 255 - $0 }
-        notes.append("inverted")
-    }
-    return ImageInput(pixels: pixels, description: path + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"), label: nil)
-}
+/// The picture a command looks at: a PNG file or `--index N` of the test split, and `--invert`.
+struct ImageInputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("A PNG picture: any colour type, not interlaced; made gray and resized to 28×28 by area averaging.", valueName: "file.png"))
+    var file: String?
 
-/// The help shared by the commands that take a picture.
-enum ImageInputHelp {
-    static let file = ArgumentHelp("A PNG picture: any colour type, not interlaced; made gray and resized to 28×28 by area averaging.", valueName: "file.png")
-    static let index = ArgumentHelp("Instead of a file, image N (from 0) of Fashion-MNIST's test split.", valueName: "n")
-    static let invert = ArgumentHelp("Invert the picture. Fashion-MNIST's pictures are light clothes on black; a photo or drawing of dark on light needs this.")
+    @Option(help: ArgumentHelp("Instead of a file, image N (from 0) of Fashion-MNIST's test split.", valueName: "n"))
+    var index: Int?
+
+    @Flag(help: ArgumentHelp("Invert the picture. Fashion-MNIST's pictures are light clothes on black; a photo or drawing of dark on light needs this."))
+    var invert = false
+
+    func validate() throws {
+        if file != nil && index != nil { throw ValidationError("Give a PNG file or --index, not both.") }
+        if file == nil && index == nil { throw ValidationError("Give a PNG file, or --index N for an image of the test split.") }
+        if let index, index < 0 { throw CommandError("--index must be 0 or more, got \(index)") }
+    }
+
+    /// Reads the picture: `--index N` of the test split, or a PNG (converted to gray, resized to
+    /// the model's size), inverted with `--invert`.
+    func load(data: ImageDataOptions, rows: Int, columns: Int) throws -> ImageInput {
+        if let index {
+            let set = try data.load(.test)
+            guard index < set.count else {
+                let range = set.count == 0 ? "no images" : "\(set.count) images (0–\(set.count - 1))"
+                throw CommandError("--index \(index) is out of range: the test split has \(range)")
+            }
+            guard set.rows == rows, set.columns == columns else {
+                throw CommandError("the model reads \(rows)×\(columns) pictures, the data set's are \(set.rows)×\(set.columns)")
+            }
+            var pixels = Array(set.pixels(of: index))
+            if invert { pixels = pixels.map { 255 - $0 } }
+            return ImageInput(pixels: pixels, description: "test image \(index)\(invert ? ", inverted" : "")", label: Int(set.labels[index]))
+        }
+        let path = file!
+        let image: GrayImage
+        do {
+            image = try PNG.read(URL(fileURLWithPath: path))
+        } catch let error as ImageDataError {
+            throw CommandError(error.description)
+        }
+        var notes: [String] = []
+        if image.width != columns || image.height != rows { notes.append("\(image.width)×\(image.height) resized to \(columns)×\(rows)") }
+        var pixels = image.resized(width: columns, height: rows).pixels
+        if invert {
+            pixels = pixels.map { 255 - $0 }
+            notes.append("inverted")
+        }
+        return ImageInput(pixels: pixels, description: path + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"), label: nil)
+    }
 }

@@ -28,14 +28,7 @@ struct ImageAttention: ParsableCommand {
             """
     )
 
-    @Argument(help: ImageInputHelp.file)
-    var file: String?
-
-    @Option(help: ImageInputHelp.index)
-    var index: Int?
-
-    @Flag(help: ImageInputHelp.invert)
-    var invert = false
+    @OptionGroup var picture: ImageInputOptions
 
     @Option(help: ArgumentHelp("The query cell to show on the grid, as row,column from 0 (default: the mean attention each cell receives).", valueName: "r,c"),
             transform: { try ImageAttention.parseQuery($0) })
@@ -71,9 +64,6 @@ struct ImageAttention: ParsableCommand {
     }
 
     func validate() throws {
-        if file != nil && index != nil { throw ValidationError("Give a PNG file or --index, not both.") }
-        if file == nil && index == nil { throw ValidationError("Give a PNG file, or --index N for an image of the test split.") }
-        if let index, index < 0 { throw CommandError("--index must be 0 or more, got \(index)") }
         guard (0...9).contains(precision) else { throw CommandError("--precision must be between 0 and 9, got \(precision)") }
         if let query, query.row < 0 || query.column < 0 {
             throw CommandError("--query must be a cell of the grid, row and column from 0; got \(query.row),\(query.column)")
@@ -83,8 +73,7 @@ struct ImageAttention: ParsableCommand {
     func run() throws {
         let model = try modelOptions.loadModel()
         let config = model.config
-        let input = try loadImageInput(file: file, index: index, invert: invert, data: dataOptions,
-                                       rows: config.imageRows, columns: config.imageColumns)
+        let input = try picture.load(data: dataOptions, rows: config.imageRows, columns: config.imageColumns)
         let map = AttentionMap(weights: model.attentionMap(pixels: input.pixels))
         var queryPosition: Int?
         if let query {

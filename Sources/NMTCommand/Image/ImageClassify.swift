@@ -21,14 +21,7 @@ struct ImageClassify: ParsableCommand {
             """
     )
 
-    @Argument(help: ImageInputHelp.file)
-    var file: String?
-
-    @Option(help: ImageInputHelp.index)
-    var index: Int?
-
-    @Flag(help: ImageInputHelp.invert)
-    var invert = false
+    @OptionGroup var picture: ImageInputOptions
 
     @Option(help: "How many classes to print, most probable first.")
     var top: Int = 3
@@ -40,17 +33,13 @@ struct ImageClassify: ParsableCommand {
     @OptionGroup var dataOptions: ImageDataOptions
 
     func validate() throws {
-        if file != nil && index != nil { throw ValidationError("Give a PNG file or --index, not both.") }
-        if file == nil && index == nil { throw ValidationError("Give a PNG file, or --index N for an image of the test split.") }
-        if let index, index < 0 { throw CommandError("--index must be 0 or more, got \(index)") }
         guard top >= 1 else { throw CommandError("--top must be at least 1, got \(top)") }
     }
 
     func run() throws {
         let model = try modelOptions.loadModel()
         let config = model.config
-        let input = try loadImageInput(file: file, index: index, invert: invert, data: dataOptions,
-                                       rows: config.imageRows, columns: config.imageColumns)
+        let input = try picture.load(data: dataOptions, rows: config.imageRows, columns: config.imageColumns)
         let logits = model.logits(pixels: input.pixels, count: 1)
         let ranked = ClassProbabilities.top(top, logits: logits[...], classNames: config.classNames)
         let label = input.label.map { $0 < config.classNames.count ? config.classNames[$0] : String($0) }
