@@ -36,8 +36,10 @@ final class ShippedModelTests: XCTestCase {
     /// scored BLEU 32.0 and chrF 57.2 on them (2026-11-27); the floors leave room for harmless
     /// changes in search, not for a broken path (a wrong weight or piece costs far more).
     func testADozenTatoebaSentencesKeepTheirScore() throws {
-        let corpus = try XCTUnwrap(Fixtures.sharedCorpus("tatoeba-eng-fra/test.tsv"),
-                                   "../shared/corpora/tatoeba-eng-fra/test.tsv must be beside the repository")
+        // Skipped like the other corpus tests when ../shared is not beside the checkout (README).
+        guard let corpus = Fixtures.sharedCorpus("tatoeba-eng-fra/test.tsv") else {
+            throw XCTSkip("../shared/corpora/tatoeba-eng-fra/test.tsv is absent")
+        }
         let lines = try String(contentsOf: corpus, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let dozen = stride(from: 79, to: lines.count, by: 160).prefix(12).map { lines[$0] }
         XCTAssertEqual(dozen.count, 12)
