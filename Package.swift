@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
+//   CKernels ↗ (the Winograd transforms, in C for straight-line vector code)
 //           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
 //   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
 //   CZlib ↗
@@ -38,7 +39,9 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        // Kernels written in C where Swift's code generation falls short: the Winograd transforms.
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Tokenizers"),
         // Markup and text layout the renderers of both models share.
         .target(name: "Rendering"),

@@ -12,8 +12,12 @@ extension Tape {
         let shape = ConvolutionShape(batch: x.size(0), inChannels: x.size(1), height: x.size(2), width: x.size(3),
                                      outChannels: weight.size(0), kernelSize: weight.size(2), stride: stride, padding: padding)
         let y = Tensor(uninitialized: [shape.batch, shape.outChannels, shape.outHeight, shape.outWidth])
-        Kernels.convolutionForward(x: x.data, weight: weight.data, bias: bias?.data, shape: shape, y: y.data)
-        guard needsGradient(x, weight, bias) else { return y }
+        let training = needsGradient(x, weight, bias)
+        // The kernel gradient needs the forward's transformed input (or column matrices) again: keep them.
+        let savedCount = training && weight.requiresGradient ? Kernels.convolutionSavedCount(shape) : 0
+        let saved = savedCount > 0 ? Tensor(uninitialized: [savedCount]) : nil
+        Kernels.convolutionForward(x: x.data, weight: weight.data, bias: bias?.data, shape: shape, y: y.data, saving: saved?.data)
+        guard training else { return y }
         y.requiresGradient = true
         record { [weak y] in
             guard let y, let dy = y.gradient else { return }
@@ -22,7 +26,8 @@ extension Tape {
                 x: x.data, weight: weight.data, shape: shape, dy: dy.data,
                 dx: dx?.pointer, accumulate: dx?.accumulate ?? false,
                 dWeight: weight.requiresGradient ? weight.gradientBuffer().data : nil,
-                dBias: bias?.requiresGradient == true ? bias!.gradientBuffer().data : nil)
+                dBias: bias?.requiresGradient == true ? bias!.gradientBuffer().data : nil,
+                saved: saved.map { UnsafePointer($0.data) })
             y.gradient = nil
         }
         return y

@@ -154,14 +154,61 @@ extension Kernels {
         max(1, min(s.batch, 196 / max(1, s.outPixels)))
     }
 
-    /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), W (O, C, K, K)) + b (O).
+    /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), W (O, C, K, K)) + b (O): by Winograd's minimal
+    /// filtering where it suits the shape (`winogradAlgorithm`), otherwise through column matrices.
+    ///
+    /// `saving` (`convolutionSavedCount` floats) receives the work the kernel gradient needs again
+    /// (the transformed input, or the column matrices), for `convolutionBackward(saved:)`.
+    public static func convolutionForward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        shape s: ConvolutionShape, y: UnsafeMutablePointer<Float>, saving: UnsafeMutablePointer<Float>? = nil
+    ) {
+        if let algorithm = s.winogradAlgorithm {
+            winogradConvolutionForward(x: x, weight: weight, bias: bias, shape: s, y: y, algorithm: algorithm, saving: saving)
+        } else {
+            im2colConvolutionForward(x: x, weight: weight, bias: bias, shape: s, y: y, saving: saving)
+        }
+    }
+
+    /// Floats of the forward's work a training step keeps for the kernel gradient, so the backward
+    /// pass does not rebuild it: the Winograd path's transformed input (α²/m² times the input) or
+    /// the column matrices (K² times); 0 when there is none (a pointwise convolution reads its input
+    /// as it is).
+    public static func convolutionSavedCount(_ s: ConvolutionShape) -> Int {
+        if let algorithm = s.winogradAlgorithm { return winogradSavedCount(s, algorithm) }
+        let G = imagesPerProduct(s)
+        if G == 1 && s.isPointwise { return 0 }
+        return (s.batch + G - 1) / G * s.patchSize * G * s.outPixels
+    }
+
+    /// Backward of `convolutionForward`, by the same method: dx (+)= the input gradient, dW += the
+    /// kernel gradient, db += Σ dy, each computed only when its pointer is given.
+    /// `saved`: what `convolutionForward(saving:)` kept, or nil to rebuild it from x.
+    public static func convolutionBackward(
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, shape s: ConvolutionShape,
+        dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
+        saved: UnsafePointer<Float>? = nil
+    ) {
+        if let algorithm = s.winogradAlgorithm {
+            winogradConvolutionBackward(x: x, weight: weight, shape: s, dy: dy, dx: dx, accumulate: accumulate,
+                                        dWeight: dWeight, dBias: dBias, algorithm: algorithm, saved: saved)
+        } else {
+            im2colConvolutionBackward(x: x, weight: weight, shape: s, dy: dy, dx: dx, accumulate: accumulate,
+                                      dWeight: dWeight, dBias: dBias, saved: saved)
+        }
+    }
+
+    /// y (N, O, Ho, Wo) = conv(x (N, C, H, W), W (O, C, K, K)) + b (O) through column matrices,
+    /// for any kernel size, stride and padding.
     ///
     /// The images go in groups of G (`imagesPerProduct`), the groups split across the workers; each
     /// worker expands a group into a column matrix (C·K·K, G·Ho·Wo) in its own scratch and computes
     /// one product W · columns with a single-threaded BLAS call.
-    public static func convolutionForward(
+    public static func im2colConvolutionForward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        shape s: ConvolutionShape, y: UnsafeMutablePointer<Float>
+        shape s: ConvolutionShape, y: UnsafeMutablePointer<Float>, saving: UnsafeMutablePointer<Float>? = nil
     ) {
         let (O, P, CKK, G) = (s.outChannels, s.outPixels, s.patchSize, imagesPerProduct(s))
         let (inputSize, outputSize) = (s.inChannels * s.inPixels, O * P)
@@ -174,8 +221,10 @@ extension Kernels {
             if direct && s.isPointwise {
                 columns = x + first * inputSize
             } else {
-                for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: scratch + i * P, rowStride: width) }
-                columns = UnsafePointer(scratch)
+                // The group's column matrix, in the saved block of its group when the backward wants it.
+                let target = saving.map { $0 + first / G * CKK * G * P } ?? scratch
+                for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: target + i * P, rowStride: width) }
+                columns = UnsafePointer(target)
             }
             let out = direct ? y + first * outputSize : scratch + (direct && s.isPointwise ? 0 : CKK * G * P)
             if let bias {
@@ -192,15 +241,15 @@ extension Kernels {
         }
     }
 
-    /// Backward of `convolutionForward`: dx (+)= col2im(Wᵀ · dy), dW += Σ_groups dy_g · columns_gᵀ,
-    /// db += Σ over images and pixels of dy. The column matrices are rebuilt rather than kept from
-    /// the forward: im2col is cheap next to the products, and keeping them would take C·K·K times
-    /// the memory of each input.
-    public static func convolutionBackward(
+    /// Backward of `im2colConvolutionForward`: dx (+)= col2im(Wᵀ · dy), dW += Σ_groups dy_g · columns_gᵀ,
+    /// db += Σ over images and pixels of dy. The column matrices come from `saved` (the forward's,
+    /// K² times the input's memory) or are rebuilt.
+    public static func im2colConvolutionBackward(
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, shape s: ConvolutionShape,
         dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
+        dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
+        saved: UnsafePointer<Float>? = nil
     ) {
         let (O, P, CKK, G) = (s.outChannels, s.outPixels, s.patchSize, imagesPerProduct(s))
         let (inputSize, outputSize) = (s.inChannels * s.inPixels, O * P)
@@ -235,6 +284,8 @@ extension Kernels {
                     let columns: UnsafePointer<Float>
                     if direct && s.isPointwise {
                         columns = x + first * inputSize
+                    } else if let saved {
+                        columns = saved + group * columnCount
                     } else {
                         for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: columnsBuffer + i * P, rowStride: width) }
                         columns = UnsafePointer(columnsBuffer)
