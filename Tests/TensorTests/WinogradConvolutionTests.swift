@@ -12,10 +12,11 @@ final class WinogradConvolutionTests: XCTestCase {
 
     /// (N, C, H, W, O). With 256 tiles a group, F(2×2) takes 16 images of 7×7 and 5 of 14×14 a
     /// group, F(4×4) 64 and 16, so the batches of 20, 7 and 70 end in a short group; 1×1 and 5×3
-    /// leave tiles mostly outside the map; tile counts that are not multiples of 8 leave padding lanes.
+    /// leave tiles mostly outside the map; tile counts that are not multiples of 8 leave padding lanes,
+    /// and 17 × 17 kernels a last group of one.
     let cases: [(Int, Int, Int, Int, Int)] = [
         (3, 16, 7, 7, 20), (2, 17, 6, 8, 16), (7, 16, 14, 14, 16), (20, 16, 7, 7, 16), (70, 16, 7, 7, 16),
-        (2, 16, 1, 1, 16), (1, 16, 5, 3, 17), (3, 16, 9, 10, 16),
+        (2, 16, 1, 1, 16), (1, 17, 5, 3, 17), (3, 16, 9, 10, 16),
     ]
 
     func shape(_ c: (Int, Int, Int, Int, Int)) -> ConvolutionShape {

@@ -265,13 +265,8 @@ extension Kernels {
             }
         }
         if let dWeight {
-            // Σ of the workers' dU, then dW += Gᵀ dU G kernel by kernel.
-            let dU = partials
-            for worker in 1..<workers {
-                let part = partials + worker * partialCount
-                for i in 0..<(alpha2 * O * C) { dU[i] += part[i] }
-            }
-            winogradKernelGradient(dU, pairs: O * C, algorithm: algorithm, into: dWeight)
+            // dW += Gᵀ (Σ of the workers' dU) G, kernel by kernel.
+            winogradKernelGradient(partials, parts: workers, partStride: partialCount, pairs: O * C, algorithm: algorithm, into: dWeight)
         }
         if let dBias {
             for worker in 0..<workers {

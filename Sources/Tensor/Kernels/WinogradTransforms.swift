@@ -72,14 +72,15 @@ extension Kernels {
         }
     }
 
-    /// U[ξ][pair] = (G g Gᵀ)[ξ] for every 3×3 kernel g = W[pair], pairs = O · C.
+    /// U[ξ][pair] = (G g Gᵀ)[ξ] for every 3×3 kernel g = W[pair], pairs = O · C; the pairs split
+    /// across the threads.
     static func winogradTransformKernels(_ weight: UnsafePointer<Float>, pairs: Int, algorithm: WinogradAlgorithm, into U: UnsafeMutablePointer<Float>) {
         withTileSizes(algorithm) { _, alpha in
             algorithm.kernelTransform.withUnsafeBufferPointer { G in
-                withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
-                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                    for first in stride(from: 0, to: pairs, by: 8) {
-                        let lanes = min(8, pairs - first)
+                Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
+                    withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
+                        let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                        let first = 8 * block, lanes = min(8, pairs - first)
                         for k in 0..<9 {
                             for j in 0..<8 { values[k * 8 + j] = j < lanes ? weight[(first + j) * 9 + k] : 0 }
                         }
@@ -91,19 +92,27 @@ extension Kernels {
         }
     }
 
-    /// dW[pair] += Gᵀ dU[·][pair] G, the adjoint of `winogradTransformKernels`.
-    static func winogradKernelGradient(_ dU: UnsafePointer<Float>, pairs: Int, algorithm: WinogradAlgorithm, into dWeight: UnsafeMutablePointer<Float>) {
+    /// dW[pair] += Gᵀ dU[·][pair] G, the adjoint of `winogradTransformKernels`, where dU is the sum
+    /// of `parts` partial sums `partStride` floats apart (one per worker of the backward pass).
+    static func winogradKernelGradient(
+        _ dU: UnsafePointer<Float>, parts: Int, partStride: Int, pairs: Int, algorithm: WinogradAlgorithm,
+        into dWeight: UnsafeMutablePointer<Float>
+    ) {
         withTileSizes(algorithm) { _, alpha in
             algorithm.kernelTransformTransposed.withUnsafeBufferPointer { GT in
-                withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
-                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                    for first in stride(from: 0, to: pairs, by: 8) {
-                        let lanes = min(8, pairs - first)
+                Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
+                    withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
+                        let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                        let first = 8 * block, lanes = min(8, pairs - first)
                         for xi in 0..<(alpha * alpha) {
-                            if lanes == 8 {
-                                X[xi] = loadLanes(dU + xi * pairs + first)
-                            } else {
-                                for j in 0..<8 { values[xi * 8 + j] = j < lanes ? dU[xi * pairs + first + j] : 0 }
+                            X[xi] = Lanes()
+                            for part in 0..<parts {
+                                let source = dU + part * partStride + xi * pairs + first
+                                if lanes == 8 {
+                                    X[xi] += loadLanes(source)
+                                } else {
+                                    for j in 0..<lanes { values[xi * 8 + j] += source[j] }
+                                }
                             }
                         }
                         sandwich(GT.baseAddress!, rows: 3, columns: alpha, X, temp: temp, into: out)
