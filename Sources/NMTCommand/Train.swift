@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
             --output as a model directory; checkpoints go to OUTPUT/checkpoints and a JSON-lines \
             log of every logged step and validation to OUTPUT/training-log.jsonl. Ctrl-C (SIGINT) \
             or SIGTERM finishes the step, saves a checkpoint and exits with status 130 or 143; \
-            --resume continues from it.
+            --resume continues from it. --keep-checkpoints N keeps the N newest checkpoints, for \
+            nmt average --last N.
 
               nmt train --train corpora/walkthrough.tsv --tokenizer vocab/walkthrough.json \\
                         --output runs/walkthrough --preset tiny --epochs 60
@@ -74,6 +75,7 @@ struct Train: ParsableCommand {
     // MARK: Validation, checkpoints, progress
     @Option(help: "Validate every N updates too (always at each epoch end).") var validateEvery: Int?
     @Option(help: "Save a checkpoint every N updates too (always at each epoch end).") var checkpointEvery: Int?
+    @Option(help: "Keep the N newest checkpoints (for nmt average --last N); older ones are deleted.") var keepCheckpoints = 1
     @Option(help: "Stop after N validations without improvement.") var patience: Int?
     @Option(help: "The validation figure that picks the best model: loss, bleu or chrf.") var bestBy: ValidationMetric = .loss
     @Flag(help: "BLEU and chrF on lowercased text.") var lowercase = false
@@ -93,7 +95,8 @@ struct Train: ParsableCommand {
         }
         for (name, value) in [("--threads", threads), ("--epochs", epochs), ("--batch-tokens", batchTokens),
                               ("--max-sentences", maxSentences), ("--warmup", warmup), ("--log-every", logEvery),
-                              ("--max-length", maxLength), ("--max-positions", maxPositions)] where value < 1 {
+                              ("--max-length", maxLength), ("--max-positions", maxPositions),
+                              ("--keep-checkpoints", keepCheckpoints)] where value < 1 {
             throw CommandError("\(name) must be at least 1, got \(value)")
         }
         for (name, value) in [("--max-steps", maxSteps), ("--validate-every", validateEvery), ("--d-model", dModel), ("--heads", heads),
@@ -185,6 +188,7 @@ struct Train: ParsableCommand {
         options.logEvery = logEvery
         options.validateEvery = validateEvery
         options.checkpointEvery = checkpointEvery
+        options.keepCheckpoints = keepCheckpoints
         options.patience = patience
         options.maxTranslationLength = maxTranslationLength
         return options

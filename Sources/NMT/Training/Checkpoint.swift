@@ -37,19 +37,22 @@ public struct TrainingState: Codable, Sendable, Equatable {
 /// moments in the parameters' flat layout, the step in its metadata) and training_state.json.
 ///
 /// A checkpoint is written under a temporary name (`.step-<N>.tmp`) and renamed into place only
-/// when every file is whole; the previous checkpoint is deleted only after that. A kill at any
-/// moment therefore leaves the last complete checkpoint, and `latest(in:)` never picks a partial one.
+/// when every file is whole; older checkpoints beyond the ones to keep are deleted only after that.
+/// A kill at any moment therefore leaves the last complete checkpoint, and `latest(in:)` never
+/// picks a partial one.
 public enum Checkpoint {
     public static let stateFile = "training_state.json"
     public static let optimizerFile = "optimizer.safetensors"
     static let prefix = "step-"
 
-    /// Writes a checkpoint under `root` and removes the older ones. Returns its directory.
+    /// Writes a checkpoint under `root` and removes older ones so that the `keep` newest remain
+    /// (the new one among them; 1 keeps only it). Returns its directory.
     ///
     /// When a write fails (a full disk, a file-size limit), the temporary directory is removed,
     /// the older checkpoints stay, and the error names the checkpoint and the file that failed.
     @discardableResult
-    public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, in root: URL) throws -> URL {
+    public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, in root: URL, keep: Int = 1) throws -> URL {
+        precondition(keep >= 1, "a checkpoint save keeps at least the new checkpoint")
         let manager = FileManager.default
         do { try manager.createDirectory(at: root, withIntermediateDirectories: true) } catch {
             throw ModelError("\(root.path): cannot create the checkpoint directory (\(describeFileError(error)))")
@@ -72,8 +75,10 @@ public enum Checkpoint {
             throw ModelError("\(final.path): checkpoint not saved, \(kept.map { "\($0.url.lastPathComponent) is kept" } ?? "no older one to keep"): \(error)")
         }
         try syncDirectory(root)
-        for older in try completeCheckpoints(in: root) where older.step < state.step {
-            try? manager.removeItem(at: older.url)
+        // Checkpoints of later steps (a run resumed from an earlier one) are neither counted nor removed.
+        let older = try completeCheckpoints(in: root).filter { $0.step < state.step }.sorted { $0.step > $1.step }
+        for expired in older.dropFirst(keep - 1) {
+            try? manager.removeItem(at: expired.url)
         }
         // Leftovers of saves that were killed.
         for name in (try? manager.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".\(prefix)") && name.hasSuffix(".tmp") {

@@ -125,7 +125,7 @@ public final class Trainer {
             guard savedStep != state.step else { return }
             if group.isFirst {
                 let url = try Checkpoint.save(model: model, adam: updater.adam, state: state, tokenizerJSON: tokenizerJSON,
-                                              in: checkpointDirectory)
+                                              in: checkpointDirectory, keep: options.keepCheckpoints)
                 // Until a validation says otherwise, the newest model is the best known.
                 if !validating || state.bestStep == nil { try saveBest() }
                 report(.checkpoint(step: state.step, path: url.path))

@@ -50,6 +50,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var validateEvery: Int?
     /// Save a checkpoint every this many updates (besides each epoch end); nil: at epoch ends only.
     public var checkpointEvery: Int?
+    /// Checkpoints kept on disk, the newest; older ones are deleted after each save (see
+    /// `Checkpoint.save`). More than one leaves something for `CheckpointAveraging` to average.
+    public var keepCheckpoints: Int = 1
     /// Stop when this many validations in a row did not improve the best validation loss; nil: never.
     public var patience: Int?
     /// Longest greedy translation during validation, in tokens.
