@@ -31,8 +31,14 @@ module() {
         echo "building $name" >&2
         # shellcheck disable=SC2086
         nice -n 10 swiftc $flags -module-name "$name" -emit-module -emit-module-path "$build/$name.swiftmodule" \
-            -emit-library -static -o "$library" -I "$root/Sources/CBLAS" -Xcc $blas_cflags -I "$build" "$@" 2>&1 | quiet
+            -emit-library -static -o "$library" -I "$root/Sources/CBLAS" -I "$root/Sources/CKernels/include" -Xcc $blas_cflags \
+            -I "$build" "$@" 2>&1 | quiet
     fi
+}
+
+# The C kernels Tensor calls, as one object file for the fuzzers' link line.
+ckernels() {
+    nice -n 10 clang -O2 -g -fsanitize=address -I "$root/Sources/CKernels/include" -c "$root"/Sources/CKernels/*.c -o "$build/CKernels.o"
 }
 
 # A fuzzer executable: the entry file plus any extra sources, linked with the given modules.
@@ -41,8 +47,8 @@ fuzzer() {
     echo "building fuzz-$name" >&2
     rm -f "$build/fuzz-$name"
     # shellcheck disable=SC2086
-    nice -n 10 swiftc $flags -module-name "Fuzz_$name" -I "$build" -L "$build" -I "$root/Sources/CBLAS" -Xcc $blas_cflags \
-        "$@" $blas_libs -o "$build/fuzz-$name" 2>&1 | quiet
+    nice -n 10 swiftc $flags -module-name "Fuzz_$name" -I "$build" -L "$build" -I "$root/Sources/CBLAS" \
+        -I "$root/Sources/CKernels/include" -Xcc $blas_cflags "$@" $blas_libs -o "$build/fuzz-$name" 2>&1 | quiet
     [ -x "$build/fuzz-$name" ]
 }
 
@@ -70,8 +76,9 @@ status=0
 for target in $targets; do
     case $target in
     safetensors)
+        ckernels
         module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
-        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor
+        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor "$build/CKernels.o"
         seed safetensors "$root"/Tests/Fixtures/marian-tiny/*.safetensors
         # Two small files as well, every dtype among them: the 200 KB fixtures run 20 times slower.
         small_safetensors "$work/corpus-safetensors/seed-small-1" 22 \
