@@ -31,17 +31,6 @@ extension Kernels {
         }
     }
 
-    /// Runs `body(m, α)` with the tile sizes as constants for the algorithms the toolkit uses, so
-    /// the compiler unrolls the transforms' loops for each.
-    @inline(__always)
-    static func withTileSizes(_ algorithm: WinogradAlgorithm, _ body: (Int, Int) -> Void) {
-        switch algorithm.outputTile {
-        case 4: body(4, 6)
-        case 2: body(2, 4)
-        default: body(algorithm.outputTile, algorithm.inputTile)
-        }
-    }
-
     @inline(__always)
     static func loadLanes(_ p: UnsafePointer<Float>) -> Lanes {
         UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
@@ -75,18 +64,17 @@ extension Kernels {
     /// U[ξ][pair] = (G g Gᵀ)[ξ] for every 3×3 kernel g = W[pair], pairs = O · C; the pairs split
     /// across the threads.
     static func winogradTransformKernels(_ weight: UnsafePointer<Float>, pairs: Int, algorithm: WinogradAlgorithm, into U: UnsafeMutablePointer<Float>) {
-        withTileSizes(algorithm) { _, alpha in
-            algorithm.kernelTransform.withUnsafeBufferPointer { G in
-                Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
-                    withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
-                        let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                        let first = 8 * block, lanes = min(8, pairs - first)
-                        for k in 0..<9 {
-                            for j in 0..<8 { values[k * 8 + j] = j < lanes ? weight[(first + j) * 9 + k] : 0 }
-                        }
-                        sandwich(G.baseAddress!, rows: alpha, columns: 3, X, temp: temp, into: out)
-                        for xi in 0..<(alpha * alpha) { storeLanes(out[xi], U + xi * pairs + first, count: lanes) }
+        let alpha = algorithm.inputTile
+        algorithm.kernelTransform.withUnsafeBufferPointer { G in
+            Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
+                withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
+                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                    let first = 8 * block, lanes = min(8, pairs - first)
+                    for k in 0..<9 {
+                        for j in 0..<8 { values[k * 8 + j] = j < lanes ? weight[(first + j) * 9 + k] : 0 }
                     }
+                    sandwich(G.baseAddress!, rows: alpha, columns: 3, X, temp: temp, into: out)
+                    for xi in 0..<(alpha * alpha) { storeLanes(out[xi], U + xi * pairs + first, count: lanes) }
                 }
             }
         }
@@ -98,27 +86,26 @@ extension Kernels {
         _ dU: UnsafePointer<Float>, parts: Int, partStride: Int, pairs: Int, algorithm: WinogradAlgorithm,
         into dWeight: UnsafeMutablePointer<Float>
     ) {
-        withTileSizes(algorithm) { _, alpha in
-            algorithm.kernelTransformTransposed.withUnsafeBufferPointer { GT in
-                Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
-                    withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
-                        let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                        let first = 8 * block, lanes = min(8, pairs - first)
-                        for xi in 0..<(alpha * alpha) {
-                            X[xi] = Lanes()
-                            for part in 0..<parts {
-                                let source = dU + part * partStride + xi * pairs + first
-                                if lanes == 8 {
-                                    X[xi] += loadLanes(source)
-                                } else {
-                                    for j in 0..<lanes { values[xi * 8 + j] += source[j] }
-                                }
+        let alpha = algorithm.inputTile
+        algorithm.kernelTransformTransposed.withUnsafeBufferPointer { GT in
+            Parallel.forEach((pairs + 7) / 8, minimumPerWorker: 256) { block in
+                withWinogradBuffers(algorithm, offsetCount: 0) { X, temp, out, _ in
+                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                    let first = 8 * block, lanes = min(8, pairs - first)
+                    for xi in 0..<(alpha * alpha) {
+                        X[xi] = Lanes()
+                        for part in 0..<parts {
+                            let source = dU + part * partStride + xi * pairs + first
+                            if lanes == 8 {
+                                X[xi] += loadLanes(source)
+                            } else {
+                                for j in 0..<lanes { values[xi * 8 + j] += source[j] }
                             }
                         }
-                        sandwich(GT.baseAddress!, rows: 3, columns: alpha, X, temp: temp, into: out)
-                        for k in 0..<9 {
-                            for j in 0..<lanes { dWeight[(first + j) * 9 + k] += out[k][j] }
-                        }
+                    }
+                    sandwich(GT.baseAddress!, rows: 3, columns: alpha, X, temp: temp, into: out)
+                    for k in 0..<9 {
+                        for j in 0..<lanes { dWeight[(first + j) * 9 + k] += out[k][j] }
                     }
                 }
             }
@@ -134,33 +121,32 @@ extension Kernels {
         let imagePlane = tiling.inHeight * tiling.inWidth
         plane.update(repeating: 0, count: tiling.inPlaneCount)
         let fast = algorithm == .f4x4
-        withTileSizes(algorithm) { _, alpha in
-            algorithm.inputTransform.withUnsafeBufferPointer { BT in
-                withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
-                    tiling.blockOffsets(input: true, into: offsets)
-                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                    for c in 0..<C {
-                        // The channel of every image into its plane's interior; the border stays zero.
-                        for (i, n) in tiling.images.enumerated() {
-                            let channel = x + (n * C + c) * s.inPixels, base = plane + i * imagePlane
-                            for y in 0..<s.height {
-                                (base + (y + 1) * rowStride + 1).update(from: channel + y * s.width, count: s.width)
+        let alpha = algorithm.inputTile
+        algorithm.inputTransform.withUnsafeBufferPointer { BT in
+            withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
+                tiling.blockOffsets(input: true, into: offsets)
+                let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                for c in 0..<C {
+                    // The channel of every image into its plane's interior; the border stays zero.
+                    for (i, n) in tiling.images.enumerated() {
+                        let channel = x + (n * C + c) * s.inPixels, base = plane + i * imagePlane
+                        for y in 0..<s.height {
+                            (base + (y + 1) * rowStride + 1).update(from: channel + y * s.width, count: s.width)
+                        }
+                    }
+                    if fast {
+                        nmt_winograd4_transform_input(plane, offsets, rowStride, width, V + c * width, C * width)
+                        continue
+                    }
+                    for first in stride(from: 0, to: width, by: 8) {
+                        for j in 0..<8 {
+                            let block = plane + offsets[first + j]
+                            for r in 0..<alpha {
+                                for q in 0..<alpha { values[(r * alpha + q) * 8 + j] = block[r * rowStride + q] }
                             }
                         }
-                        if fast {
-                            nmt_winograd4_transform_input(plane, offsets, rowStride, width, V + c * width, C * width)
-                            continue
-                        }
-                        for first in stride(from: 0, to: width, by: 8) {
-                            for j in 0..<8 {
-                                let block = plane + offsets[first + j]
-                                for r in 0..<alpha {
-                                    for q in 0..<alpha { values[(r * alpha + q) * 8 + j] = block[r * rowStride + q] }
-                                }
-                            }
-                            sandwich(BT.baseAddress!, rows: alpha, columns: alpha, X, temp: temp, into: out)
-                            for xi in 0..<(alpha * alpha) { storeLanes(out[xi], V + (xi * C + c) * width + first) }
-                        }
+                        sandwich(BT.baseAddress!, rows: alpha, columns: alpha, X, temp: temp, into: out)
+                        for xi in 0..<(alpha * alpha) { storeLanes(out[xi], V + (xi * C + c) * width + first) }
                     }
                 }
             }
@@ -175,31 +161,30 @@ extension Kernels {
         let (O, H, W) = (s.outChannels, s.outHeight, s.outWidth)
         let (width, rowStride, imagePlane) = (tiling.paddedTiles, tiling.outWidth, tiling.outHeight * tiling.outWidth)
         let fast = algorithm == .f4x4
-        withTileSizes(algorithm) { m, alpha in
-            algorithm.outputTransform.withUnsafeBufferPointer { AT in
-                withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
-                    tiling.blockOffsets(input: false, into: offsets)
-                    for o in 0..<O {
-                        for first in stride(from: 0, to: fast ? 0 : tiling.tiles, by: 8) {
-                            for xi in 0..<(alpha * alpha) { X[xi] = loadLanes(M + (xi * O + o) * width + first) }
-                            sandwich(AT.baseAddress!, rows: m, columns: alpha, X, temp: temp, into: out)
-                            for j in 0..<min(8, tiling.tiles - first) {
-                                let block = plane + offsets[first + j]
-                                for a in 0..<m {
-                                    for b in 0..<m { block[a * rowStride + b] = out[a * m + b][j] }
-                                }
+        let (m, alpha) = (algorithm.outputTile, algorithm.inputTile)
+        algorithm.outputTransform.withUnsafeBufferPointer { AT in
+            withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
+                tiling.blockOffsets(input: false, into: offsets)
+                for o in 0..<O {
+                    for first in stride(from: 0, to: fast ? 0 : tiling.tiles, by: 8) {
+                        for xi in 0..<(alpha * alpha) { X[xi] = loadLanes(M + (xi * O + o) * width + first) }
+                        sandwich(AT.baseAddress!, rows: m, columns: alpha, X, temp: temp, into: out)
+                        for j in 0..<min(8, tiling.tiles - first) {
+                            let block = plane + offsets[first + j]
+                            for a in 0..<m {
+                                for b in 0..<m { block[a * rowStride + b] = out[a * m + b][j] }
                             }
                         }
-                        if fast {
-                            nmt_winograd4_transform_output(M + o * width, O * width, offsets, rowStride, tiling.tiles, plane)
-                        }
-                        let b = bias?[o] ?? 0
-                        for (i, n) in tiling.images.enumerated() {
-                            let channel = y + (n * O + o) * H * W, base = plane + i * imagePlane
-                            for row in 0..<H {
-                                let source = base + row * rowStride, target = channel + row * W
-                                for column in 0..<W { target[column] = source[column] + b }
-                            }
+                    }
+                    if fast {
+                        nmt_winograd4_transform_output(M + o * width, O * width, offsets, rowStride, tiling.tiles, plane)
+                    }
+                    let b = bias?[o] ?? 0
+                    for (i, n) in tiling.images.enumerated() {
+                        let channel = y + (n * O + o) * H * W, base = plane + i * imagePlane
+                        for row in 0..<H {
+                            let source = base + row * rowStride, target = channel + row * W
+                            for column in 0..<W { target[column] = source[column] + b }
                         }
                     }
                 }
@@ -217,30 +202,29 @@ extension Kernels {
         let (width, rowStride, imagePlane) = (tiling.paddedTiles, tiling.outWidth, tiling.outHeight * tiling.outWidth)
         plane.update(repeating: 0, count: tiling.outPlaneCount)
         let fast = algorithm == .f4x4
-        withTileSizes(algorithm) { m, alpha in
-            algorithm.outputTransformTransposed.withUnsafeBufferPointer { A in
-                withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
-                    tiling.blockOffsets(input: false, into: offsets)
-                    let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
-                    for o in 0..<O {
-                        for (i, n) in tiling.images.enumerated() {
-                            let channel = dy + (n * O + o) * H * W, base = plane + i * imagePlane
-                            for row in 0..<H { (base + row * rowStride).update(from: channel + row * W, count: W) }
-                        }
-                        if fast {
-                            nmt_winograd4_transform_output_gradient(plane, offsets, rowStride, width, dM + o * width, O * width)
-                            continue
-                        }
-                        for first in stride(from: 0, to: width, by: 8) {
-                            for j in 0..<8 {
-                                let block = plane + offsets[first + j]
-                                for a in 0..<m {
-                                    for b in 0..<m { values[(a * m + b) * 8 + j] = block[a * rowStride + b] }
-                                }
+        let (m, alpha) = (algorithm.outputTile, algorithm.inputTile)
+        algorithm.outputTransformTransposed.withUnsafeBufferPointer { A in
+            withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
+                tiling.blockOffsets(input: false, into: offsets)
+                let values = UnsafeMutableRawPointer(X).assumingMemoryBound(to: Float.self)
+                for o in 0..<O {
+                    for (i, n) in tiling.images.enumerated() {
+                        let channel = dy + (n * O + o) * H * W, base = plane + i * imagePlane
+                        for row in 0..<H { (base + row * rowStride).update(from: channel + row * W, count: W) }
+                    }
+                    if fast {
+                        nmt_winograd4_transform_output_gradient(plane, offsets, rowStride, width, dM + o * width, O * width)
+                        continue
+                    }
+                    for first in stride(from: 0, to: width, by: 8) {
+                        for j in 0..<8 {
+                            let block = plane + offsets[first + j]
+                            for a in 0..<m {
+                                for b in 0..<m { values[(a * m + b) * 8 + j] = block[a * rowStride + b] }
                             }
-                            sandwich(A.baseAddress!, rows: alpha, columns: m, X, temp: temp, into: out)
-                            for xi in 0..<(alpha * alpha) { storeLanes(out[xi], dM + (xi * O + o) * width + first) }
                         }
+                        sandwich(A.baseAddress!, rows: alpha, columns: m, X, temp: temp, into: out)
+                        for xi in 0..<(alpha * alpha) { storeLanes(out[xi], dM + (xi * O + o) * width + first) }
                     }
                 }
             }
@@ -257,34 +241,33 @@ extension Kernels {
         let (C, width, rowStride) = (s.inChannels, tiling.paddedTiles, tiling.inWidth)
         let imagePlane = tiling.inHeight * tiling.inWidth
         let fast = algorithm == .f4x4
-        withTileSizes(algorithm) { _, alpha in
-            algorithm.inputTransformTransposed.withUnsafeBufferPointer { B in
-                withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
-                    tiling.blockOffsets(input: true, into: offsets)
-                    for c in 0..<C {
-                        plane.update(repeating: 0, count: tiling.images.count * imagePlane)
-                        if fast {
-                            nmt_winograd4_fold_input_gradient(dV + c * width, C * width, offsets, rowStride, tiling.tiles, plane)
-                        }
-                        for first in stride(from: 0, to: fast ? 0 : tiling.tiles, by: 8) {
-                            for xi in 0..<(alpha * alpha) { X[xi] = loadLanes(dV + (xi * C + c) * width + first) }
-                            sandwich(B.baseAddress!, rows: alpha, columns: alpha, X, temp: temp, into: out)
-                            for j in 0..<min(8, tiling.tiles - first) {
-                                let block = plane + offsets[first + j]
-                                for r in 0..<alpha {
-                                    for q in 0..<alpha { block[r * rowStride + q] += out[r * alpha + q][j] }
-                                }
+        let alpha = algorithm.inputTile
+        algorithm.inputTransformTransposed.withUnsafeBufferPointer { B in
+            withWinogradBuffers(algorithm, offsetCount: width) { X, temp, out, offsets in
+                tiling.blockOffsets(input: true, into: offsets)
+                for c in 0..<C {
+                    plane.update(repeating: 0, count: tiling.images.count * imagePlane)
+                    if fast {
+                        nmt_winograd4_fold_input_gradient(dV + c * width, C * width, offsets, rowStride, tiling.tiles, plane)
+                    }
+                    for first in stride(from: 0, to: fast ? 0 : tiling.tiles, by: 8) {
+                        for xi in 0..<(alpha * alpha) { X[xi] = loadLanes(dV + (xi * C + c) * width + first) }
+                        sandwich(B.baseAddress!, rows: alpha, columns: alpha, X, temp: temp, into: out)
+                        for j in 0..<min(8, tiling.tiles - first) {
+                            let block = plane + offsets[first + j]
+                            for r in 0..<alpha {
+                                for q in 0..<alpha { block[r * rowStride + q] += out[r * alpha + q][j] }
                             }
                         }
-                        for (i, n) in tiling.images.enumerated() {
-                            let channel = dx + (n * C + c) * s.inPixels, base = plane + i * imagePlane
-                            for row in 0..<s.height {
-                                let source = base + (row + 1) * rowStride + 1, target = channel + row * s.width
-                                if accumulate {
-                                    for column in 0..<s.width { target[column] += source[column] }
-                                } else {
-                                    target.update(from: source, count: s.width)
-                                }
+                    }
+                    for (i, n) in tiling.images.enumerated() {
+                        let channel = dx + (n * C + c) * s.inPixels, base = plane + i * imagePlane
+                        for row in 0..<s.height {
+                            let source = base + (row + 1) * rowStride + 1, target = channel + row * s.width
+                            if accumulate {
+                                for column in 0..<s.width { target[column] += source[column] }
+                            } else {
+                                target.update(from: source, count: s.width)
                             }
                         }
                     }
