@@ -214,7 +214,9 @@ extension Kernels {
         let (inputSize, outputSize) = (s.inChannels * s.inPixels, O * P)
         // One image of a pointwise convolution is its own column matrix, and writes straight into y.
         let direct = G == 1
-        let scratchCount = (direct && s.isPointwise ? 0 : CKK * G * P) + (direct ? 0 : O * G * P)
+        // The column matrix lives in scratch unless it reads x directly or goes to `saving`.
+        let columnCount = direct && s.isPointwise || saving != nil ? 0 : CKK * G * P
+        let scratchCount = columnCount + (direct ? 0 : O * G * P)
         forEachGroup(s, groupSize: G, scratchCount: scratchCount) { first, count, scratch in
             let width = count * P
             let columns: UnsafePointer<Float>
@@ -226,7 +228,7 @@ extension Kernels {
                 for i in 0..<count { im2col(x + (first + i) * inputSize, shape: s, columns: target + i * P, rowStride: width) }
                 columns = UnsafePointer(target)
             }
-            let out = direct ? y + first * outputSize : scratch + (direct && s.isPointwise ? 0 : CKK * G * P)
+            let out = direct ? y + first * outputSize : scratch + columnCount
             if let bias {
                 for o in 0..<O { (out + o * width).update(repeating: bias[o], count: width) }
             }

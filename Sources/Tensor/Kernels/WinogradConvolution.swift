@@ -177,11 +177,13 @@ extension Kernels {
         winogradTransformKernels(weight, pairs: O * C, algorithm: algorithm, into: U)
         let G = winogradImagesPerGroup(s, algorithm)
         let largest = WinogradTiling(s, algorithm: algorithm, images: 0..<G)
-        let scratchCount = alpha2 * (C + O) * largest.paddedTiles + largest.inPlaneCount + largest.outPlaneCount
+        // V lives in scratch only when the backward pass does not keep it.
+        let scratchV = saving == nil ? alpha2 * C * largest.paddedTiles : 0
+        let scratchCount = scratchV + alpha2 * O * largest.paddedTiles + largest.inPlaneCount + largest.outPlaneCount
         forEachGroup(s, groupSize: G, scratchCount: scratchCount) { first, count, scratch in
             let tiling = WinogradTiling(s, algorithm: algorithm, images: first..<(first + count))
             let tiles = tiling.paddedTiles
-            let M = scratch + alpha2 * C * largest.paddedTiles
+            let M = scratch + scratchV
             let inPlane = M + alpha2 * O * largest.paddedTiles, outPlane = inPlane + largest.inPlaneCount
             // The transformed input goes to the group's saved block when the backward wants it.
             let V = saving.map { $0 + first / G * alpha2 * C * largest.paddedTiles } ?? scratch
@@ -220,10 +222,12 @@ extension Kernels {
         Parallel.forEach(workers) { worker in
             // V (unless saved) | dM | dV | input plane | output plane
             let tiles = largest.paddedTiles
+            // Room to rebuild V only when the kernel gradient needs it and the forward did not keep it.
+            let rebuiltCount = dWeight != nil && saved == nil ? alpha2 * C * tiles : 0
             let scratch = UnsafeMutablePointer<Float>.allocate(
-                capacity: alpha2 * (2 * C + O) * tiles + largest.inPlaneCount + largest.outPlaneCount)
+                capacity: rebuiltCount + alpha2 * (C + O) * tiles + largest.inPlaneCount + largest.outPlaneCount)
             defer { scratch.deallocate() }
-            let rebuilt = scratch, dM = rebuilt + alpha2 * C * tiles, dV = dM + alpha2 * O * tiles
+            let rebuilt = scratch, dM = rebuilt + rebuiltCount, dV = dM + alpha2 * O * tiles
             let inPlane = dV + alpha2 * C * tiles, outPlane = inPlane + largest.inPlaneCount
             let dUPart = partials + worker * partialCount, dBiasPart = dUPart + alpha2 * O * C
             for group in (groups * worker / workers)..<(groups * (worker + 1) / workers) {
