@@ -69,6 +69,8 @@ struct Train: ParsableCommand {
     @Option(help: "Sentence pairs a batch at most.") var maxSentences = 256
     @Option(help: "Peak learning rate, reached after warm-up, then ∝ 1/√step.") var learningRate = 5e-4
     @Option(help: "Warm-up updates.") var warmup = 4000
+    @Option(help: "Ramp the learning rate linearly to zero over the last N updates of the run (then average the checkpoints).")
+    var coolDown: Int?
     @Option(help: "Clip the gradient norm to this (0: off).") var clipNorm = 1.0
     @Option(help: "Label smoothing ε.") var labelSmoothing: Float = 0.1
 
@@ -101,7 +103,8 @@ struct Train: ParsableCommand {
         }
         for (name, value) in [("--max-steps", maxSteps), ("--validate-every", validateEvery), ("--d-model", dModel), ("--heads", heads),
                               ("--ffn", ffn), ("--encoder-layers", encoderLayers), ("--decoder-layers", decoderLayers),
-                              ("--checkpoint-every", checkpointEvery), ("--patience", patience)] {
+                              ("--checkpoint-every", checkpointEvery), ("--patience", patience),
+                              ("--cool-down", coolDown)] {
             if let value, value < 1 { throw CommandError("\(name) must be at least 1, got \(value)") }
         }
         guard learningRate > 0, learningRate.isFinite else { throw CommandError("--learning-rate must be positive") }
@@ -183,6 +186,7 @@ struct Train: ParsableCommand {
         options.maxSentences = maxSentences
         options.learningRate = learningRate
         options.warmupSteps = warmup
+        options.coolDownSteps = coolDown
         options.clipNorm = clipNorm
         options.labelSmoothing = labelSmoothing
         options.logEvery = logEvery

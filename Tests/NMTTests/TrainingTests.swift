@@ -122,6 +122,36 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.model.parameters.values(of: "model.shared.weight"), whole.model.parameters.values(of: "model.shared.weight"))
     }
 
+    /// (step, learning rate) of every training line of a log.
+    func loggedRates(_ url: URL) throws -> [Int: Double] {
+        var rates: [Int: Double] = [:]
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if object["event"] as? String == "train" { rates[object["step"] as! Int] = (object["learning_rate"] as! Double) }
+        }
+        return rates
+    }
+
+    func testCoolDownEndsAtTheLastUpdateOfAResumedRun() throws {
+        // 14 updates at the plain schedule, then resumed to 30 with the last 10 cooling down: the
+        // ramp is placed by the run's end, whichever process reaches it.
+        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 14), output: output)
+        XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
+        var options = options(maxSteps: 30)
+        options.coolDownSteps = 10
+        let resumed = try Trainer.resume(from: output, options: options, output: output)
+        var messages: [String] = []
+        resumed.onEvent = { if case .message(let text) = $0 { messages.append(text) } }
+        XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
+        XCTAssertTrue(messages.contains { $0.contains("updates 21–30") }, "\(messages)")
+        let rates = try loggedRates(resumed.logURL)
+        let plain = LearningRateSchedule(peak: options.learningRate, warmup: options.warmupSteps)
+        for step in 1...20 { XCTAssertEqual(rates[step]!, plain.rate(step: step), accuracy: 1e-15, "step \(step)") }
+        for step in 21...30 {
+            XCTAssertEqual(rates[step]!, plain.rate(step: step) * Double(31 - step) / 10, accuracy: 1e-15, "step \(step)")
+        }
+    }
+
     func testHalfWrittenCheckpointIsNeverRead() throws {
         let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 5), output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)

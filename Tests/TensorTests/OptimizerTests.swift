@@ -80,6 +80,23 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(peak.rate(step: 400), 2.5e-4, accuracy: 1e-15)
     }
 
+    func testCoolDownRampsTheLastUpdatesLinearlyToZero() {
+        let base = LearningRateSchedule(peak: 5e-4, warmup: 100)
+        let cooled = LearningRateSchedule(peak: 5e-4, warmup: 100, coolDown: .init(end: 1000, updates: 200))
+        for step in [1, 100, 500, 800] { XCTAssertEqual(cooled.rate(step: step), base.rate(step: step), "step \(step): before the cool-down") }
+        // Update 801 is the first of the 200: factor 200/200; update 1000 the last: 1/200.
+        XCTAssertEqual(cooled.rate(step: 801), base.rate(step: 801), accuracy: 1e-18)
+        XCTAssertEqual(cooled.rate(step: 900), base.rate(step: 900) * 101 / 200, accuracy: 1e-18)
+        XCTAssertEqual(cooled.rate(step: 1000), base.rate(step: 1000) / 200, accuracy: 1e-18)
+        XCTAssertEqual(cooled.rate(step: 1001), 0)
+        let rates = (801...1000).map { cooled.rate(step: $0) }
+        XCTAssertTrue(zip(rates, rates.dropFirst()).allSatisfy { $0 > $1 }, "strictly falling")
+        // A cool-down longer than the run starts below 1 and still ends at 1/updates.
+        let long = LearningRateSchedule(peak: 5e-4, warmup: 100, coolDown: .init(end: 50, updates: 100))
+        XCTAssertEqual(long.rate(step: 1), base.rate(step: 1) * 0.5, accuracy: 1e-18)
+        XCTAssertEqual(long.rate(step: 50), base.rate(step: 50) / 100, accuracy: 1e-18)
+    }
+
     func testXavierUniformBoundsAndVariance() {
         let (fanIn, fanOut) = (300, 200)
         var values = [Float](repeating: 0, count: fanIn * fanOut)

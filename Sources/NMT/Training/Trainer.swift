@@ -87,7 +87,8 @@ public final class Trainer {
         self.options = options
         self.output = output
         self.state = state
-        updater = ParameterUpdater(model: model, schedule: options.schedule,
+        // The cool-down's end is known once the data is batched (`train`); until then, no cool-down.
+        updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: options.learningRate, warmup: options.warmupSteps),
                                    clipNorm: options.clipNorm > 0 ? options.clipNorm : nil,
                                    labelSmoothing: options.labelSmoothing)
     }
@@ -118,7 +119,12 @@ public final class Trainer {
         }
         // Every rank must start from the same parameters (a resumed checkpoint read on each node).
         try checkRanksAgree(when: "at the start")
-        var meter = ProgressMeter(plannedSteps: plannedSteps(batcher), startStep: state.step)
+        let lastStep = plannedSteps(batcher)
+        updater.schedule = options.schedule(lastStep: lastStep)
+        if let coolDown = updater.schedule.coolDown {
+            report(.message("the learning rate cools down linearly to zero over updates \(max(1, lastStep - coolDown.updates + 1))–\(lastStep)"))
+        }
+        var meter = ProgressMeter(plannedSteps: lastStep, startStep: state.step)
         let validating = (validation?.count ?? 0) > 0
         var savedStep: Int? = nil, validatedStep: Int? = nil
         func checkpoint() throws {

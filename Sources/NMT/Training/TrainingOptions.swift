@@ -41,6 +41,9 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Peak learning rate, reached at the end of warm-up (see `LearningRateSchedule`).
     public var learningRate: Double = 5e-4
     public var warmupSteps: Int = 4000
+    /// The last this many updates of the run (up to `maxSteps` or the end of the last epoch) ramp
+    /// the rate linearly down to zero; nil: no cool-down (`LearningRateSchedule.CoolDown`).
+    public var coolDownSteps: Int?
     /// Gradient-norm clipping threshold; 0 turns clipping off.
     public var clipNorm: Double = 1
     public var labelSmoothing: Float = 0.1
@@ -62,6 +65,9 @@ public struct TrainingOptions: Sendable, Equatable {
 
     public init() {}
 
-    /// The schedule for these options.
-    public var schedule: LearningRateSchedule { LearningRateSchedule(peak: learningRate, warmup: warmupSteps) }
+    /// The schedule for these options, for a run that ends after update `lastStep`.
+    public func schedule(lastStep: Int) -> LearningRateSchedule {
+        LearningRateSchedule(peak: learningRate, warmup: warmupSteps,
+                             coolDown: coolDownSteps.map { LearningRateSchedule.CoolDown(end: lastStep, updates: $0) })
+    }
 }
