@@ -13,8 +13,9 @@ struct Train: ParsableCommand {
             --output as a model directory; checkpoints go to OUTPUT/checkpoints and a JSON-lines \
             log of every logged step and validation to OUTPUT/training-log.jsonl. Ctrl-C (SIGINT) \
             or SIGTERM finishes the step, saves a checkpoint and exits with status 130 or 143; \
-            --resume continues from it. --keep-checkpoints N keeps the N newest checkpoints, for \
-            nmt average --last N.
+            nmt train --resume OUTPUT continues from it with the run's saved options \
+            (OUTPUT/training-arguments.json), any given with it overriding them. \
+            --keep-checkpoints N keeps the N newest checkpoints, for nmt average --last N.
 
               nmt train --train corpora/walkthrough.tsv --tokenizer vocab/walkthrough.json \\
                         --output runs/walkthrough --preset tiny --epochs 60
@@ -40,8 +41,8 @@ struct Train: ParsableCommand {
     var maxLengthRatio: Double?
 
     // MARK: Output
-    @Option(help: ArgumentHelp("The model directory to write (the best model; checkpoints and the log inside).", valueName: "dir"))
-    var output: String
+    @Option(help: ArgumentHelp("The model directory to write (the best model; checkpoints and the log inside). With --resume, the run resumed, unless given.", valueName: "dir"))
+    var output: String?
     @Option(help: ArgumentHelp("Continue from this checkpoint, or from the newest one in this training output.", valueName: "dir"))
     var resume: String?
 
@@ -91,8 +92,10 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if resume == nil && tokenizer == nil { throw ValidationError("--tokenizer is required (except with --resume)") }
+        if resume == nil && output == nil { throw ValidationError("--output is required (except with --resume)") }
         switch (train, source, target) {
         case (.some, nil, nil), (nil, .some, .some): break
+        case (nil, nil, nil) where resume != nil: break  // the data comes from the run's saved arguments
         default: throw ValidationError("give the training data as --train FILE.tsv or as --source FILE --target FILE")
         }
         for (name, value) in [("--threads", threads), ("--epochs", epochs), ("--batch-tokens", batchTokens),
@@ -122,8 +125,12 @@ struct Train: ParsableCommand {
     }
 
     func run(in group: TrainingGroup) throws {
+        if let resume, train == nil, source == nil {
+            return try completedFromSavedRun(resume: resume, given: Self.givenArguments).run(in: group)
+        }
         Parallel.configure(threads: threads)
         Allocation.reuseFreedMemory()
+        let output = self.output ?? Self.runDirectory(resuming: resume!).path
         let outputURL = URL(fileURLWithPath: output)
         let trainer: Trainer
         if let resume {
@@ -133,6 +140,10 @@ struct Train: ParsableCommand {
             let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: self.tokenizer!))
             trainer = try Trainer(config: try modelConfig(tokenizer: tokenizer), tokenizer: tokenizer,
                                   options: trainingOptions, output: outputURL)
+        }
+        if group.isFirst {
+            try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+            try saveArguments(in: outputURL)
         }
         trainer.group = group
         trainer.bestBy = bestBy
@@ -170,7 +181,7 @@ struct Train: ParsableCommand {
         case .finished, .earlyStopped:
             print("done at step \(trainer.state.step); the model is in \(output)")
         case .interrupted:
-            print("interrupted at step \(trainer.state.step) (\(Interrupt.signalName)); checkpoint saved. Continue with the same command plus --resume \(output)")
+            print("interrupted at step \(trainer.state.step) (\(Interrupt.signalName)); checkpoint saved. Continue with: nmt train --resume \(output)")
             throw ExitCode(Interrupt.exitCode)
         case .diverged(let step):
             throw CommandError("training diverged at step \(step); the last good checkpoint is in \(trainer.checkpointDirectory.path)")

@@ -1,5 +1,6 @@
 import Foundation
 import NMT
+import Tensor
 import TestSupport
 import XCTest
 
@@ -75,6 +76,75 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(resumed.standardOutput.contains("resuming from"), resumed.standardOutput)
         let newest = try XCTUnwrap(try Checkpoint.latest(in: output.appendingPathComponent("checkpoints")))
         XCTAssertEqual(try Checkpoint.load(newest).state.step, saved.state.step + 3)
+    }
+
+    /// Every option of `nmt train --help` given once, with values that train the walkthrough in a few steps.
+    static let everyOption: [String] = [
+        "--valid", valid, "--strict", "--max-length", "64", "--max-length-ratio", "9", "--preset", "tiny",
+        "--d-model", "32", "--heads", "4", "--ffn", "64", "--encoder-layers", "1", "--decoder-layers", "1",
+        "--activation", "gelu", "--dropout", "0.1", "--attention-dropout", "0.05", "--activation-dropout", "0.05",
+        "--max-positions", "64", "--epochs", "100", "--max-steps", "4", "--seed", "3", "--batch-tokens", "256",
+        "--max-sentences", "64", "--learning-rate", "0.002", "--warmup", "3", "--cool-down", "3", "--clip-norm", "2",
+        "--label-smoothing", "0.2", "--validate-every", "50", "--checkpoint-every", "2", "--keep-checkpoints", "2",
+        "--patience", "5", "--best-by", "chrf", "--lowercase", "--log-every", "1", "--max-translation-length", "20",
+    ]
+
+    /// (step, learning rate) of the training lines of a run's log.
+    func loggedRates() throws -> [Int: Double] {
+        let log = try String(contentsOf: output.appendingPathComponent("training-log.jsonl"), encoding: .utf8)
+        var rates: [Int: Double] = [:]
+        for line in log.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if object["event"] as? String == "train" { rates[object["step"] as! Int] = (object["learning_rate"] as! Double) }
+        }
+        return rates
+    }
+
+    func testResumeNeedsOnlyTheRunDirectory() throws {
+        let started = try NMTProcess.run(["train", "--train", Self.corpus, "--tokenizer", Self.tokenizer, "--output", output.path,
+                                          "--threads", "1"] + Self.everyOption)
+        XCTAssertEqual(started.status, 0, started.standardError + started.standardOutput)
+        let file = output.appendingPathComponent("training-arguments.json")
+        let saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: [String]])["arguments"] ?? []
+        // Every option but where the run is (--output, --resume), the machine's --threads and the
+        // alternative data form (--source/--target) is saved, so no new option can be forgotten.
+        let help = try NMTProcess.run(["train", "--help"]).standardOutput
+        // The options are the help lines that start with one (the text around them mentions others).
+        let options = Set(help.split(separator: "\n").compactMap { line in
+            line.trimmingPrefix(while: \.isWhitespace).prefixMatch(of: #/--[a-z][a-z-]*/#).map { String($0.output) }
+        })
+            .subtracting(["--output", "--resume", "--threads", "--source", "--target", "--help", "--version"])
+        XCTAssertFalse(options.isEmpty)
+        for option in options { XCTAssertTrue(saved.contains(option), "\(option) is not saved: \(saved)") }
+        let corpusIndex = try XCTUnwrap(saved.firstIndex(of: "--train"))
+        XCTAssertEqual(saved[corpusIndex + 1], Self.corpus, "paths are saved absolute")
+
+        // Resumed from elsewhere with nothing but the run and a new end: the saved peak, warm-up
+        // and cool-down length shape the rates, the ramp now ending at update 7.
+        let elsewhere = try Fixtures.temporaryDirectory("nmt-train-elsewhere")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let resumed = try NMTProcess.run(["train", "--resume", output.path, "--max-steps", "7"], currentDirectory: elsewhere)
+        XCTAssertEqual(resumed.status, 0, resumed.standardError + resumed.standardOutput)
+        XCTAssertTrue(resumed.standardOutput.contains("resuming from \(output.path)/checkpoints/step-00000004 at step 4"), resumed.standardOutput)
+        XCTAssertTrue(resumed.standardOutput.contains("over updates 5–7"), resumed.standardOutput)
+        let rates = try loggedRates()
+        let schedule = LearningRateSchedule(peak: 0.002, warmup: 3, coolDown: .init(end: 7, updates: 3))
+        for step in 5...7 { XCTAssertEqual(rates[step] ?? 0, schedule.rate(step: step), accuracy: 1e-12, "step \(step)") }
+        XCTAssertEqual(try Checkpoint.load(XCTUnwrap(Checkpoint.latest(in: output.appendingPathComponent("checkpoints")))).state.step, 7)
+        let resaved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: [String]])["arguments"] ?? []
+        XCTAssertEqual(resaved.firstIndex(of: "--max-steps").map { resaved[$0 + 1] }, "7", "the resumed run's options are saved for the next resume")
+    }
+
+    func testResumeOfARunWithoutSavedArgumentsAsksForTheData() throws {
+        let started = try NMTProcess.run(trainArguments(epochs: 1, extra: ["--max-steps", "2", "--threads", "1"]))
+        XCTAssertEqual(started.status, 0, started.standardError + started.standardOutput)
+        try FileManager.default.removeItem(at: output.appendingPathComponent("training-arguments.json"))
+        let resumed = try NMTProcess.run(["train", "--resume", output.path])
+        XCTAssertNotEqual(resumed.status, 0)
+        let lines = resumed.standardError.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("training-arguments.json: not found"), resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("--train FILE"), resumed.standardError)
     }
 
     func testKillsDuringSavesAlwaysLeaveALoadableCheckpoint() throws {
