@@ -126,7 +126,7 @@ struct Train: ParsableCommand {
 
     func run(in group: TrainingGroup) throws {
         if let resume, train == nil, source == nil {
-            return try completedFromSavedRun(resume: resume, given: Self.givenArguments).run(in: group)
+            return try Self.completedFromSavedRun(resume: resume, given: Self.givenArguments).run(in: group)
         }
         Parallel.configure(threads: threads)
         Allocation.reuseFreedMemory()

@@ -77,13 +77,13 @@ extension Train {
             || manager.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
             return url
         }
-        let run = url.deletingLastPathComponent().deletingLastPathComponent()
-        return url.deletingLastPathComponent().lastPathComponent == "checkpoints" ? run : url
+        let parent = url.deletingLastPathComponent()
+        return parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : url
     }
 
-    /// This command with the saved arguments of the run it resumes filled in: the saved ones
-    /// first, then the ones given now, which win.
-    func completedFromSavedRun(resume: String, given: [String]) throws -> Train {
+    /// The command that resumes `resume` with the run's saved arguments filled in: the saved ones
+    /// first, then the `given` ones, which win.
+    static func completedFromSavedRun(resume: String, given: [String]) throws -> Train {
         let file = Self.runDirectory(resuming: resume).appendingPathComponent(Self.argumentsFile)
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw CommandError("\(file.path): not found; this run's options were not saved (a run started before nmt saved them), so give the training data again (--train FILE or --source FILE --target FILE) and the options it was started with")
