@@ -33,9 +33,10 @@ final class ShippedModelTests: XCTestCase {
     /// A regression guard on the whole translation path (loading float16 weights, the tokenizer,
     /// beam search, detokenization): a dozen fixed Tatoeba test sentences — every 160th line from
     /// the 80th, with all their references — translated with beam 5 and scored. The shipped model
-    /// scores BLEU 40.7 and chrF 61.3 on them (2026-11-27, the 30-epoch model averaged over 12
-    /// checkpoints; a dozen sentences are a noisy sample: the first model scored 32.0 and 57.2, an
-    /// intermediate one 45.2 and 68.0); the floors leave room for harmless changes in search, not
+    /// scores BLEU 38.5 and chrF 59.9 on them (2026-11-27, 30 epochs and 5 cooling down, the last 4
+    /// checkpoints averaged; a dozen sentences are a noisy sample: the first model scored 32.0 and
+    /// 57.2, an intermediate one 45.2 and 68.0, the one before this 40.7 and 61.3, though it scored
+    /// 0.7 less on the whole test set); the floors leave room for harmless changes in search, not
     /// for a broken path (a wrong weight or piece costs far more).
     func testADozenTatoebaSentencesKeepTheirScore() throws {
         // Skipped like the other corpus tests when ../shared is not beside the checkout (README).
@@ -61,7 +62,7 @@ final class ShippedModelTests: XCTestCase {
         let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scoring.standardOutput.utf8)) as? [String: Any])
         let bleu = try XCTUnwrap(scores["bleu"] as? Double)
         let chrf = try XCTUnwrap(scores["chrf"] as? Double)
-        XCTAssertGreaterThanOrEqual(bleu, 36, "BLEU on the dozen fell from 40.7")
-        XCTAssertGreaterThanOrEqual(chrf, 57, "chrF on the dozen fell from 61.3")
+        XCTAssertGreaterThanOrEqual(bleu, 34, "BLEU on the dozen fell from 38.5")
+        XCTAssertGreaterThanOrEqual(chrf, 55, "chrF on the dozen fell from 59.9")
     }
 }
