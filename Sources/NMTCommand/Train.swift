@@ -141,10 +141,6 @@ struct Train: ParsableCommand {
             trainer = try Trainer(config: try modelConfig(tokenizer: tokenizer), tokenizer: tokenizer,
                                   options: trainingOptions, output: outputURL)
         }
-        if group.isFirst {
-            try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
-            try saveArguments(in: outputURL)
-        }
         trainer.group = group
         trainer.bestBy = bestBy
         trainer.lowercaseMetrics = lowercase
@@ -172,6 +168,11 @@ struct Train: ParsableCommand {
         }
         fflush(stdout)
 
+        // Only once the data has loaded: a run that cannot start leaves no output behind.
+        if group.isFirst {
+            try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+            try saveArguments(in: outputURL)
+        }
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
         let outcome = try trainer.train(on: data, validation: validation)
