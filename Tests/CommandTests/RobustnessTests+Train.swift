@@ -50,6 +50,20 @@ extension RobustnessTests {
         try expectFailure(train(["--train", corpus], tokenizer: unsupported), mentions: [unsupported])
     }
 
+    func testTrainResumeWithBadSavedArguments() throws {
+        // `nmt train --resume RUN` alone reads RUN/training-arguments.json: a broken one is named.
+        let run = scratch.appendingPathComponent("saved-run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let saved = run.appendingPathComponent("training-arguments.json")
+        for text in ["{\"arguments\": 3}", "[\"--epochs\"", "{\"arguments\": [\"--epochs\", \"0\"]}",
+                     "{\"arguments\": [\"--no-such-option\"]}"] {
+            try text.write(to: saved, atomically: true, encoding: .utf8)
+            try expectFailure(["train", "--resume", run.path], mentions: [saved.path])
+        }
+        try FileManager.default.removeItem(at: saved)
+        try expectFailure(["train", "--resume", run.path], mentions: [saved.path, "--train FILE"])
+    }
+
     func testTrainOutOfRangeOptions() throws {
         let corpus = try file("c.tsv", "I am a student.\tJe suis étudiant.\n")
         for (option, value) in [("--threads", "0"), ("--epochs", "0"), ("--max-length", "-1"), ("--batch-tokens", "0"),
