@@ -7,8 +7,8 @@ import XCTest
 
 final class TrainingCurvesTests: XCTestCase {
     let log = """
-        {"elapsed_seconds":10,"epoch":1,"event":"train","loss":8.5,"step":100}
-        {"elapsed_seconds":20,"epoch":1,"event":"train","loss":7.25,"step":200}
+        {"elapsed_seconds":10,"epoch":1,"event":"train","learning_rate":0.0005,"loss":8.5,"step":100}
+        {"elapsed_seconds":20,"epoch":1,"event":"train","learning_rate":0.00035,"loss":7.25,"step":200}
         {"event":"checkpoint","path":"x","step":200}
         {"best":true,"bleu":12.5,"chrf":30,"epoch":1,"event":"validation","loss":6.5,"step":200}
         {"elapsed_seconds":30,"epoch":2,"event":"train","loss":6,"step":300}
@@ -22,20 +22,29 @@ final class TrainingCurvesTests: XCTestCase {
         XCTAssertEqual(curves.validationLoss, [.init(step: 200, value: 6.5)])
         XCTAssertEqual(curves.bleu, [.init(step: 200, value: 12.5)])
         XCTAssertEqual(curves.chrf, [.init(step: 200, value: 30)])
+        XCTAssertEqual(curves.learningRate, [.init(step: 100, value: 0.0005), .init(step: 200, value: 0.00035)])
     }
 
     func testSVGIsWellFormedWithOnePolylineASeries() throws {
-        let svg = try TrainingCurves(log: log, source: "log").svg(title: "a <run> & more")
+        func polylines(_ svg: String) -> [String] {
+            let parser = XMLParser(data: Data(svg.utf8)), counter = Counter()
+            parser.delegate = counter
+            XCTAssertTrue(parser.parse(), "\(String(describing: parser.parserError))")
+            return counter.polylines
+        }
         final class Counter: NSObject, XMLParserDelegate {
             var polylines: [String] = []
             func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
                 if name == "polyline" { polylines.append(attributes["class"] ?? "") }
             }
         }
-        let parser = XMLParser(data: Data(svg.utf8)), counter = Counter()
-        parser.delegate = counter
-        XCTAssertTrue(parser.parse(), "\(String(describing: parser.parserError))")
-        XCTAssertEqual(counter.polylines, ["training-loss", "validation-loss", "BLEU", "chrF"])
+        let svg = try TrainingCurves(log: log, source: "log").svg(title: "a <run> & more")
+        XCTAssertEqual(polylines(svg), ["training-loss", "validation-loss", "BLEU", "chrF", "learning-rate"])
+        XCTAssertTrue(svg.contains(">5.0e-04<"), "the rate axis reads in scientific notation")
+        // A log without rates (written before they were logged) has no rate panel.
+        let withoutRates = log.replacing(#/"learning_rate":[0-9.]+,/#, with: "")
+        XCTAssertEqual(polylines(try TrainingCurves(log: withoutRates, source: "log").svg(title: "old")),
+                       ["training-loss", "validation-loss", "BLEU", "chrF"])
     }
 
     func testALineThatIsNotJSONIsNamed() {

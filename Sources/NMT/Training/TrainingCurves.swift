@@ -2,7 +2,8 @@ import Foundation
 
 /// The curves of a training run read back from its JSON-lines log (`training-log.jsonl`), and
 /// drawn as an SVG: loss against updates (training and validation) above, validation BLEU and
-/// chrF against updates below.
+/// chrF against updates below, and the learning rate under them when the log has it (warm-up,
+/// decay and any cool-down, where the other curves' bends usually come from).
 public struct TrainingCurves: Equatable {
     public struct Point: Equatable {
         public var step: Int
@@ -18,6 +19,7 @@ public struct TrainingCurves: Equatable {
     public var validationLoss: [Point] = []
     public var bleu: [Point] = []
     public var chrf: [Point] = []
+    public var learningRate: [Point] = []
 
     public init() {}
 
@@ -33,7 +35,9 @@ public struct TrainingCurves: Equatable {
                 if let value = (object[key] as? NSNumber)?.doubleValue, value.isFinite { points.append(Point(step: step, value: value)) }
             }
             switch event {
-            case "train": add("loss", to: &trainingLoss)
+            case "train":
+                add("loss", to: &trainingLoss)
+                add("learning_rate", to: &learningRate)
             case "validation":
                 add("loss", to: &validationLoss)
                 add("bleu", to: &bleu)
@@ -43,13 +47,14 @@ public struct TrainingCurves: Equatable {
         }
     }
 
-    /// Two stacked panels, 720 × 520 pixels.
+    /// Two stacked panels, 720 × 520 pixels, and a shorter third for the learning rate.
     public func svg(title: String) -> String {
-        let width = 720.0, panelHeight = 220.0, left = 60.0, right = 120.0, top = 40.0, gap = 50.0
-        let allSteps = (trainingLoss + validationLoss + bleu + chrf).map(\.step)
+        let width = 720.0, panelHeight = 220.0, rateHeight = 100.0, left = 60.0, right = 120.0, top = 40.0, gap = 50.0
+        let allSteps = (trainingLoss + validationLoss + bleu + chrf + learningRate).map(\.step)
         let maxStep = Double(max(allSteps.max() ?? 1, 1))
         var body = ""
-        func panel(_ y0: Double, _ label: String, _ series: [(name: String, color: String, points: [Point])]) {
+        func panel(_ y0: Double, _ label: String, _ series: [(name: String, color: String, points: [Point])],
+                   height panelHeight: Double = panelHeight) {
             let values = series.flatMap { $0.points.map(\.value) }
             let low = min(values.min() ?? 0, 0), high = max(values.max() ?? 1, low + 1e-9)
             let plotWidth = width - left - right
@@ -71,7 +76,11 @@ public struct TrainingCurves: Equatable {
         }
         panel(top, "loss (label-smoothed cross-entropy)", [("training-loss", "#1f77b4", trainingLoss), ("validation-loss", "#d62728", validationLoss)])
         panel(top + panelHeight + gap, "validation BLEU and chrF", [("BLEU", "#2ca02c", bleu), ("chrF", "#9467bd", chrf)])
-        let bottom = top + 2 * panelHeight + gap
+        var bottom = top + 2 * panelHeight + gap
+        if !learningRate.isEmpty {
+            panel(bottom + gap, "learning rate", [("learning-rate", "#ff7f0e", learningRate)], height: rateHeight)
+            bottom += gap + rateHeight
+        }
         body += "  <text x=\"\(left)\" y=\"\(bottom + 20)\">0</text>\n"
         body += "  <text x=\"\(width - right)\" y=\"\(bottom + 20)\" text-anchor=\"end\">\(Int(maxStep)) updates</text>\n"
         let escapedTitle = title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
@@ -84,7 +93,11 @@ public struct TrainingCurves: Equatable {
             """
     }
 
-    private static func number(_ value: Double) -> String { String(format: abs(value) >= 100 ? "%.0f" : "%.2f", value) }
+    private static func number(_ value: Double) -> String {
+        // Learning rates are 1e-5…1e-3: fixed point would show them all as 0.00.
+        if value != 0 && abs(value) < 0.01 { return String(format: "%.1e", value) }
+        return String(format: abs(value) >= 100 ? "%.0f" : "%.2f", value)
+    }
 }
 
 public struct TrainingCurvesError: Error, CustomStringConvertible {
