@@ -152,6 +152,21 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testABranchLogStartsWithTheHistoryOfItsCheckpoint() throws {
+        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 6), output: output)
+        XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
+        let original = try String(contentsOf: first.logURL, encoding: .utf8)
+        // The original also logged a step past the checkpoint the branch starts from.
+        try (original + "{\"event\":\"train\",\"loss\":1,\"step\":7}\n").write(to: first.logURL, atomically: true, encoding: .utf8)
+        let branch = output.appendingPathComponent("branch")
+        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 9), output: branch)
+        XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
+        XCTAssertEqual(Array(try loggedLosses(resumed.logURL).keys).sorted(), Array(1...9))
+        XCTAssertEqual(try loggedLosses(resumed.logURL)[6], try loggedLosses(first.logURL)[6])
+        XCTAssertTrue(try String(contentsOf: resumed.logURL, encoding: .utf8).hasPrefix(original), "copied up to step 6, in order")
+        XCTAssertEqual(try loggedLosses(first.logURL).count, 7, "the original log is untouched")
+    }
+
     func testHalfWrittenCheckpointIsNeverRead() throws {
         let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 5), output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)

@@ -100,6 +100,7 @@ public final class Trainer {
         var log: LogFile? = nil
         if group.isFirst {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            if let resumedFrom { try startBranchLog(resumedFrom: resumedFrom) }
             log = try LogFile(url: logURL)
         }
         let report = { (event: TrainingEvent) in
@@ -250,6 +251,26 @@ public final class Trainer {
     static func scaled(_ amount: Int, by ranks: Int) -> Int {
         let (product, overflow) = amount.multipliedReportingOverflow(by: ranks)
         return overflow ? .max : product
+    }
+
+    /// A run resumed into a new output directory (a branch, such as a cool-down tried beside the
+    /// original) starts its log with the lines of the run it branched from, up to the checkpoint's
+    /// step, so its log tells the whole history of its model (for `nmt plot`). An existing log is
+    /// left as it is.
+    func startBranchLog(resumedFrom checkpoint: URL) throws {
+        let parent = checkpoint.deletingLastPathComponent()
+        guard parent.lastPathComponent == "checkpoints", !FileManager.default.fileExists(atPath: logURL.path) else { return }
+        let sourceLog = parent.deletingLastPathComponent().appendingPathComponent(logURL.lastPathComponent)
+        guard sourceLog.standardizedFileURL != logURL.standardizedFileURL,
+              let text = try? String(contentsOf: sourceLog, encoding: .utf8) else { return }
+        let history = text.split(separator: "\n").filter { line in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (object?["step"] as? Int).map { $0 <= state.step } ?? false
+        }
+        guard !history.isEmpty else { return }
+        do { try Data((history.joined(separator: "\n") + "\n").utf8).write(to: logURL, options: .atomic) } catch {
+            throw ModelError("\(logURL.path): cannot write the training log (\(error.localizedDescription))")
+        }
     }
 
     /// Writes the current model to `output` as a model directory.
