@@ -61,7 +61,7 @@ extension Train {
 
     /// Writes `savedArguments` into the run's output directory (whole or not at all).
     func saveArguments(in output: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["arguments": savedArguments], options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: ["arguments": savedArguments], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         let file = output.appendingPathComponent(Self.argumentsFile)
         do { try data.write(to: file, options: .atomic) } catch {
             throw CommandError("\(file.path): cannot write the run's arguments (\(error.localizedDescription))")
