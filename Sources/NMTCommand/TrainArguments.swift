@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NMT
 
 /// A run's own options, saved in its output directory so that `nmt train --resume RUN` needs nothing
 /// else: the checkpoint holds the model, the optimizer and the position in the data, this file the
@@ -74,11 +75,10 @@ extension Train {
         let url = URL(fileURLWithPath: resume).standardizedFileURL
         let manager = FileManager.default
         if manager.fileExists(atPath: url.appendingPathComponent(argumentsFile).path)
-            || manager.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
+            || manager.fileExists(atPath: url.appendingPathComponent(Checkpoint.folderName).path) {
             return url
         }
-        let parent = url.deletingLastPathComponent()
-        return parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : url
+        return Checkpoint.run(containing: url) ?? url
     }
 
     /// The command that resumes `resume` with the run's saved arguments filled in: the saved ones

@@ -89,17 +89,6 @@ final class TrainCommandTests: XCTestCase {
         "--patience", "5", "--best-by", "chrf", "--lowercase", "--log-every", "1", "--max-translation-length", "20",
     ]
 
-    /// (step, learning rate) of the training lines of a run's log.
-    func loggedRates() throws -> [Int: Double] {
-        let log = try String(contentsOf: output.appendingPathComponent("training-log.jsonl"), encoding: .utf8)
-        var rates: [Int: Double] = [:]
-        for line in log.split(separator: "\n") {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            if object["event"] as? String == "train" { rates[object["step"] as! Int] = (object["learning_rate"] as! Double) }
-        }
-        return rates
-    }
-
     func testResumeNeedsOnlyTheRunDirectory() throws {
         let started = try NMTProcess.run(["train", "--train", Self.corpus, "--tokenizer", Self.tokenizer, "--output", output.path,
                                           "--threads", "1"] + Self.everyOption)
@@ -127,7 +116,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.standardError + resumed.standardOutput)
         XCTAssertTrue(resumed.standardOutput.contains("resuming from \(output.path)/checkpoints/step-00000004 at step 4"), resumed.standardOutput)
         XCTAssertTrue(resumed.standardOutput.contains("over updates 5–7"), resumed.standardOutput)
-        let rates = try loggedRates()
+        let rates = try TrainingLog.trainingValues("learning_rate", in: output.appendingPathComponent("training-log.jsonl"))
         let schedule = LearningRateSchedule(peak: 0.002, warmup: 3, coolDown: .init(end: 7, updates: 3))
         for step in 5...7 { XCTAssertEqual(rates[step] ?? 0, schedule.rate(step: step), accuracy: 1e-12, "step \(step)") }
         XCTAssertEqual(try Checkpoint.load(XCTUnwrap(Checkpoint.latest(in: output.appendingPathComponent("checkpoints")))).state.step, 7)

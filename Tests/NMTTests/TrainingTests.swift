@@ -46,16 +46,6 @@ final class TrainingTests: XCTestCase {
         return options
     }
 
-    /// (step, loss) of every training line of a log.
-    func loggedLosses(_ url: URL) throws -> [Int: Double] {
-        var losses: [Int: Double] = [:]
-        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            if object["event"] as? String == "train" { losses[object["step"] as! Int] = (object["loss"] as! Double) }
-        }
-        return losses
-    }
-
     func testTeacherForcedBatchShiftsTargetsRight() {
         let batch = TeacherForcedBatch(sources: [[5, 6, 0], [7, 0]], targets: [[8, 9, 0], [4, 0]], padId: 99, decoderStartId: 99)
         XCTAssertEqual(batch.decoderInput, [99, 8, 9, 99, 4, 99])
@@ -90,7 +80,7 @@ final class TrainingTests: XCTestCase {
     func testTrainingLowersTheLossAndNeverMovesThePadRow() throws {
         let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 30), output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
-        let losses = try loggedLosses(trainer.logURL)
+        let losses = try TrainingLog.trainingValues("loss", in: trainer.logURL)
         XCTAssertEqual(losses.count, 30)
         XCTAssertLessThan(losses[30]!, losses[1]! - 1, "30 updates lower the loss")
         let D = trainer.model.config.modelWidth, pad = trainer.model.config.padId
@@ -103,7 +93,7 @@ final class TrainingTests: XCTestCase {
     func testResumeEqualsUninterruptedRun() throws {
         let whole = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 24), output: output)
         XCTAssertEqual(try whole.train(on: data, validation: nil), .finished)
-        let uninterrupted = try loggedLosses(whole.logURL)
+        let uninterrupted = try TrainingLog.trainingValues("loss", in: whole.logURL)
 
         // The same run stopped at step 11 (mid-epoch: an epoch here is 9 batches), then resumed.
         let split = output.appendingPathComponent("split")
@@ -114,22 +104,12 @@ final class TrainingTests: XCTestCase {
         let resumed = try Trainer.resume(from: split, options: options(maxSteps: 24), output: split)
         XCTAssertEqual(resumed.state.step, 11)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
-        let splitLosses = try loggedLosses(resumed.logURL)
+        let splitLosses = try TrainingLog.trainingValues("loss", in: resumed.logURL)
         XCTAssertEqual(splitLosses.count, 24)
         for step in 1...24 {
             XCTAssertEqual(splitLosses[step], uninterrupted[step], "step \(step): resumed runs must repeat the uninterrupted losses exactly")
         }
         XCTAssertEqual(resumed.model.parameters.values(of: "model.shared.weight"), whole.model.parameters.values(of: "model.shared.weight"))
-    }
-
-    /// (step, learning rate) of every training line of a log.
-    func loggedRates(_ url: URL) throws -> [Int: Double] {
-        var rates: [Int: Double] = [:]
-        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            if object["event"] as? String == "train" { rates[object["step"] as! Int] = (object["learning_rate"] as! Double) }
-        }
-        return rates
     }
 
     func testCoolDownEndsAtTheLastUpdateOfAResumedRun() throws {
@@ -144,7 +124,7 @@ final class TrainingTests: XCTestCase {
         resumed.onEvent = { if case .message(let text) = $0 { messages.append(text) } }
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         XCTAssertTrue(messages.contains { $0.contains("updates 21–30") }, "\(messages)")
-        let rates = try loggedRates(resumed.logURL)
+        let rates = try TrainingLog.trainingValues("learning_rate", in: resumed.logURL)
         let plain = LearningRateSchedule(peak: options.learningRate, warmup: options.warmupSteps)
         for step in 1...20 { XCTAssertEqual(rates[step]!, plain.rate(step: step), accuracy: 1e-15, "step \(step)") }
         for step in 21...30 {
@@ -161,10 +141,10 @@ final class TrainingTests: XCTestCase {
         let branch = output.appendingPathComponent("branch")
         let resumed = try Trainer.resume(from: output, options: options(maxSteps: 9), output: branch)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
-        XCTAssertEqual(Array(try loggedLosses(resumed.logURL).keys).sorted(), Array(1...9))
-        XCTAssertEqual(try loggedLosses(resumed.logURL)[6], try loggedLosses(first.logURL)[6])
+        XCTAssertEqual(Array(try TrainingLog.trainingValues("loss", in: resumed.logURL).keys).sorted(), Array(1...9))
+        XCTAssertEqual(try TrainingLog.trainingValues("loss", in: resumed.logURL)[6], try TrainingLog.trainingValues("loss", in: first.logURL)[6])
         XCTAssertTrue(try String(contentsOf: resumed.logURL, encoding: .utf8).hasPrefix(original), "copied up to step 6, in order")
-        XCTAssertEqual(try loggedLosses(first.logURL).count, 7, "the original log is untouched")
+        XCTAssertEqual(try TrainingLog.trainingValues("loss", in: first.logURL).count, 7, "the original log is untouched")
     }
 
     func testHalfWrittenCheckpointIsNeverRead() throws {

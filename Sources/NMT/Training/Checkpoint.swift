@@ -44,6 +44,15 @@ public enum Checkpoint {
     public static let stateFile = "training_state.json"
     public static let optimizerFile = "optimizer.safetensors"
     static let prefix = "step-"
+    /// The folder of a training output that holds its checkpoints: RUN/checkpoints/step-N.
+    public static let folderName = "checkpoints"
+
+    /// The training output RUN that holds `checkpoint` (RUN/checkpoints/step-N), or nil when it is
+    /// not inside a checkpoints folder.
+    public static func run(containing checkpoint: URL) -> URL? {
+        let parent = checkpoint.standardizedFileURL.deletingLastPathComponent()
+        return parent.lastPathComponent == folderName ? parent.deletingLastPathComponent() : nil
+    }
 
     /// Writes a checkpoint under `root` and removes older ones so that the `keep` newest remain
     /// (the new one among them; 1 keeps only it). Returns its directory.

@@ -101,7 +101,7 @@ public enum CheckpointAveraging {
         guard FileManager.default.fileExists(atPath: run.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelError("\(run.path): no such training output directory")
         }
-        let nested = run.appendingPathComponent("checkpoints")
+        let nested = run.appendingPathComponent(Checkpoint.folderName)
         let root = FileManager.default.fileExists(atPath: nested.path) ? nested : run
         let found = try Checkpoint.completeCheckpoints(in: root).sorted { $0.step < $1.step }
         guard !found.isEmpty else {

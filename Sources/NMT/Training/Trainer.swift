@@ -42,7 +42,7 @@ public final class Trainer {
     /// trains on its share; rank 0 alone logs, validates and writes the model and checkpoints.
     public var group: TrainingGroup = SingleProcess()
 
-    public var checkpointDirectory: URL { output.appendingPathComponent("checkpoints") }
+    public var checkpointDirectory: URL { output.appendingPathComponent(Checkpoint.folderName) }
     public var logURL: URL { output.appendingPathComponent("training-log.jsonl") }
 
     /// A new model from `config`, initialised from `options.seed`.
@@ -60,7 +60,7 @@ public final class Trainer {
     /// output directory). The data order, dropout and the step count go on from where they were;
     /// the seed is the checkpoint's, whatever `options.seed` says.
     public static func resume(from location: URL, options: TrainingOptions, output: URL) throws -> Trainer {
-        guard let directory = try Checkpoint.latest(in: location) ?? Checkpoint.latest(in: location.appendingPathComponent("checkpoints")) else {
+        guard let directory = try Checkpoint.latest(in: location) ?? Checkpoint.latest(in: location.appendingPathComponent(Checkpoint.folderName)) else {
             throw ModelError("\(location.path): no complete checkpoint (a directory with \(Checkpoint.stateFile))")
         }
         let loaded = try Checkpoint.load(directory)
@@ -258,9 +258,8 @@ public final class Trainer {
     /// step, so its log tells the whole history of its model (for `nmt plot`). An existing log is
     /// left as it is.
     func startBranchLog(resumedFrom checkpoint: URL) throws {
-        let parent = checkpoint.deletingLastPathComponent()
-        guard parent.lastPathComponent == "checkpoints", !FileManager.default.fileExists(atPath: logURL.path) else { return }
-        let sourceLog = parent.deletingLastPathComponent().appendingPathComponent(logURL.lastPathComponent)
+        guard let run = Checkpoint.run(containing: checkpoint), !FileManager.default.fileExists(atPath: logURL.path) else { return }
+        let sourceLog = run.appendingPathComponent(logURL.lastPathComponent)
         guard sourceLog.standardizedFileURL != logURL.standardizedFileURL,
               let text = try? String(contentsOf: sourceLog, encoding: .utf8) else { return }
         let history = text.split(separator: "\n").filter { line in
