@@ -41,11 +41,14 @@ let package = Package(
         ),
         // Kernels written in C where Swift's code generation falls short: the Winograd transforms.
         .target(name: "CKernels"),
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Tokenizers"),
+        // The text formats every module reads and writes: JSON, lines of text (one rule for
+        // invalid UTF-8), and file errors in one line.
+        .target(name: "TextIO"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "TextIO"]),
+        .target(name: "Tokenizers", dependencies: ["TextIO"]),
         // Markup and text layout the renderers of both models share.
         .target(name: "Rendering"),
-        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "Rendering"]),
+        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Rendering"]),
         .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
@@ -57,12 +60,13 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TextIOTests", dependencies: ["TextIO"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TextIO", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
         .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),

@@ -77,8 +77,9 @@ for target in $targets; do
     case $target in
     safetensors)
         ckernels
+        module TextIO "$root"/Sources/TextIO/*.swift
         module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
-        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor "$build/CKernels.o"
+        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor -lTextIO "$build/CKernels.o"
         seed safetensors "$root"/Tests/Fixtures/marian-tiny/*.safetensors
         # Two small files as well, every dtype among them: the 200 KB fixtures run 20 times slower.
         small_safetensors "$work/corpus-safetensors/seed-small-1" 22 \
@@ -88,17 +89,18 @@ for target in $targets; do
         options="-dict=$root/Tests/Fuzz/safetensors.dict"
         max_len=16384 ;;
     tokenizer)
+        module TextIO "$root"/Sources/TextIO/*.swift
         module Tokenizers "$root"/Sources/Tokenizers/*.swift
-        fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers
+        fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers -lTextIO
         # The small learned vocabulary (the 8k ones take 20 ms a run) and two plain JSON files.
         seed tokenizer "$root"/vocab/walkthrough.json "$root"/Tests/Fixtures/marian-tiny/config.json \
             "$root"/Tests/Fixtures/marian-tiny/generation_config.json
         options="-dict=$root/Tests/Fuzz/tokenizer.dict"
         max_len=16384 ;;
     corpus)
-        module Tokenizers "$root"/Sources/Tokenizers/*.swift
+        module TextIO "$root"/Sources/TextIO/*.swift
         fuzzer corpus "$root/Tests/Fuzz/CorpusFuzz.swift" "$root/Sources/NMT/Training/Corpus.swift" \
-            "$root/Sources/NMT/Training/CorpusProblem.swift" -lTokenizers
+            "$root/Sources/NMT/Training/CorpusProblem.swift" -lTextIO
         seed corpus "$root"/corpora/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.hyp
         options=""
         max_len=16384 ;;

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NMT
 import Tensor
+import TextIO
 import Tokenizers
 
 /// `--model` and `--threads`, shared by the commands that run a model.
@@ -86,7 +87,7 @@ final class OutputSink {
     /// where FileHandle's own `write(_:)` would crash.
     func write(_ line: String) throws {
         do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
-            throw CommandError("\(destination?.path ?? "<stdout>"): cannot write (\(describeFileError(error)))")
+            throw CommandError("\(destination?.path ?? "<stdout>"): cannot write (\(FileError.reason(for: error)))")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NMT
+import TextIO
 
 /// A run's own options, saved in its output directory so that `nmt train --resume RUN` needs nothing
 /// else: the checkpoint holds the model, the optimizer and the position in the data, this file the
@@ -62,10 +63,10 @@ extension Train {
 
     /// Writes `savedArguments` into the run's output directory (whole or not at all).
     func saveArguments(in output: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["arguments": savedArguments], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = Data((JSON.object([("arguments", .array(savedArguments.map(JSON.string)))]).pretty + "\n").utf8)
         let file = output.appendingPathComponent(Self.argumentsFile)
         do { try data.write(to: file, options: .atomic) } catch {
-            throw CommandError("\(file.path): cannot write the run's arguments (\(error.localizedDescription))")
+            throw CommandError("\(file.path): cannot write the run's arguments (\(FileError.reason(for: error)))")
         }
     }
 
@@ -88,8 +89,8 @@ extension Train {
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw CommandError("\(file.path): not found; this run's options were not saved (a run started before nmt saved them), so give the training data again (--train FILE or --source FILE --target FILE) and the options it was started with")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let saved = object["arguments"] as? [String] else {
+        guard let list = (try? JSON.parse([UInt8](data)))?["arguments"], case .array(let items) = list,
+              case let saved = items.compactMap(\.string), saved.count == items.count else {
             throw CommandError("\(file.path): not a JSON object with an \"arguments\" list of strings")
         }
         do {

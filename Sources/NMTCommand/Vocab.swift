@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextIO
 import Tokenizers
 
 /// `nmt vocab`: vocabularies (Hugging Face tokenizer.json files).

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TextIO
 import Tokenizers
 
 /// Trains a Transformer on a tokenized parallel corpus: batches by token budget shuffled per epoch,
@@ -263,12 +264,11 @@ public final class Trainer {
         guard sourceLog.standardizedFileURL != logURL.standardizedFileURL,
               let text = try? String(contentsOf: sourceLog, encoding: .utf8) else { return }
         let history = text.split(separator: "\n").filter { line in
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (object?["step"] as? Int).map { $0 <= state.step } ?? false
+            (try? JSON.parse(Array(line.utf8)))?["step"]?.integer.map { $0 <= state.step } ?? false
         }
         guard !history.isEmpty else { return }
         do { try Data((history.joined(separator: "\n") + "\n").utf8).write(to: logURL, options: .atomic) } catch {
-            throw ModelError("\(logURL.path): cannot write the training log (\(error.localizedDescription))")
+            throw ModelError("\(logURL.path): cannot write the training log (\(FileError.reason(for: error)))")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextIO
 import Tokenizers
 
 /// `nmt bench tokenize`: encoding throughput and BPE learning time on a TSV corpus, one thread,

@@ -1,5 +1,5 @@
 import Foundation
-import Tokenizers
+import TextIO
 import XCTest
 
 final class TextLinesTests: XCTestCase {

@@ -1,3 +1,5 @@
+import TextIO
+
 /// One step of a tokenizer.json `decoder`. Each step maps the list of token strings to a new
 /// list, as tokenizers' `decode_chain` does; the final list is joined without separators.
 enum DecoderStep: Sendable, Equatable {

@@ -1,47 +1,10 @@
-/// A parsed JSON value, just enough for tokenizer.json.
-///
-/// Objects keep their members in file order and are searched by the keys' UTF-8 bytes. A Swift
-/// `[String: …]` dictionary would be wrong here: `String` equality is canonical equivalence, so a
-/// vocabulary holding both "é" (U+00E9) and "e\u{301}" would lose one entry (or trap).
-enum JSON {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSON])
-    case object([(key: String, value: JSON)])
-
-    /// The member named `key` of an object (compared byte for byte), or nil.
-    subscript(key: String) -> JSON? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value
-    }
-
-    var isNull: Bool {
-        if case .null = self { return true }
-        return false
-    }
-
-    /// A short name of the value's kind for error messages.
-    var kind: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case .number: return "a number"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
-        }
-    }
-}
-
-// MARK: - Reading
-
 extension JSON {
-    /// Parses UTF-8 JSON text. The error message gives the line of the problem.
-    static func parse(_ bytes: [UInt8]) throws -> JSON {
+    /// Parses UTF-8 JSON text (RFC 8259, strictly: no trailing commas, no leading zeros, no
+    /// comments) followed by optional whitespace. Nesting deeper than `maximumDepth` is refused,
+    /// so hostile input cannot exhaust the stack. The error says where the problem is.
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 512) throws -> JSON {
         try bytes.withUnsafeBufferPointer { (buffer) throws -> JSON in
-            var parser = JSONParser(bytes: buffer)
+            var parser = JSONParser(bytes: buffer, maximumDepth: maximumDepth)
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
@@ -51,21 +14,37 @@ extension JSON {
     }
 }
 
-struct JSONSyntaxError: Error {
-    var line: Int
-    var message: String
+/// Where JSON text stops being valid, and why.
+public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    /// The 1-based line of the problem.
+    public var line: Int
+    /// The byte offset of the problem from the start of the text.
+    public var offset: Int
+    /// What is wrong, in a few words ("expected ':' after a key").
+    public var reason: String
+
+    /// "invalid JSON at line 3: expected ':' after a key".
+    public var message: String { "invalid JSON at line \(line): \(reason)" }
+    public var description: String { message }
 }
 
 private struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    let maximumDepth: Int
     var position = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    func error(_ message: String) -> JSONSyntaxError {
-        let line = 1 + bytes[..<min(position, bytes.count)].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-        return JSONSyntaxError(line: line, message: "invalid JSON at line \(line): \(message)")
+    init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
     }
+
+    func error(_ reason: String) -> JSONSyntaxError {
+        let end = min(position, bytes.count)
+        let line = 1 + bytes[..<end].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        return JSONSyntaxError(line: line, offset: end, reason: reason)
+    }
+
+    var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
     mutating func skipWhitespace() {
         while position < bytes.count {
@@ -86,30 +65,27 @@ private struct JSONParser {
     }
 
     mutating func parseValue(depth: Int) throws -> JSON {
-        guard depth < 512 else { throw error("nested too deeply") }
-        guard position < bytes.count else { throw error("unexpected end of file") }
-        switch bytes[position] {
+        guard depth < maximumDepth else { throw error("nested more than \(maximumDepth) levels deep") }
+        guard let byte = current else { throw error("unexpected end of the text") }
+        switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): return try expect("true", .bool(true))
         case UInt8(ascii: "f"): return try expect("false", .bool(false))
         case UInt8(ascii: "n"): return try expect("null", .null)
-        default: return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default: throw error("unexpected character")
         }
     }
 
     mutating func parseObject(depth: Int) throws -> JSON {
         var members: [(key: String, value: JSON)] = []
         try parseElements(closing: "}", in: "an object") { parser in
-            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: "\"") else {
-                throw parser.error("expected a key in quotes")
-            }
+            guard parser.current == UInt8(ascii: "\"") else { throw parser.error("expected a key in quotes") }
             let key = try parser.parseString()
             parser.skipWhitespace()
-            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: ":") else {
-                throw parser.error("expected ':' after a key")
-            }
+            guard parser.current == UInt8(ascii: ":") else { throw parser.error("expected ':' after a key") }
             parser.position += 1
             parser.skipWhitespace()
             members.append((key, try parser.parseValue(depth: depth + 1)))
@@ -131,28 +107,45 @@ private struct JSONParser {
         let closing = UInt8(ascii: closing)
         position += 1
         skipWhitespace()
-        if position < bytes.count, bytes[position] == closing {
+        if current == closing {
             position += 1
             return
         }
         while true {
             skipWhitespace()
+            guard current != nil else { throw error("unexpected end of the text in \(container)") }
             try element(&self)
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of file in \(container)") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == closing { position += 1; return }
+            guard let byte = current else { throw error("unexpected end of the text in \(container)") }
+            if byte == UInt8(ascii: ",") { position += 1; continue }
+            if byte == closing { position += 1; return }
             throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))' in \(container)")
         }
     }
 
-    mutating func parseNumber() throws -> Double {
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    mutating func parseNumber() throws -> JSONNumber {
         let start = position
-        while position < bytes.count, "0123456789+-.eE".utf8.contains(bytes[position]) { position += 1 }
-        guard position > start, let value = Double(String(decoding: bytes[start..<position], as: UTF8.self)) else {
-            throw error("unexpected character")
+        func digits(_ parser: inout JSONParser) -> Int {
+            let first = parser.position
+            while let byte = parser.current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { parser.position += 1 }
+            return parser.position - first
         }
-        return value
+        if current == UInt8(ascii: "-") { position += 1 }
+        let leadingZero = current == UInt8(ascii: "0")
+        let integerDigits = digits(&self)
+        guard integerDigits > 0 else { throw error("a malformed number") }
+        guard !leadingZero || integerDigits == 1 else { throw error("a number with a leading zero") }
+        if current == UInt8(ascii: ".") {
+            position += 1
+            guard digits(&self) > 0 else { throw error("a malformed number") }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            position += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+            guard digits(&self) > 0 else { throw error("a malformed number") }
+        }
+        return JSONNumber(validatedText: String(decoding: bytes[start..<position], as: UTF8.self))
     }
 
     mutating func parseString() throws -> String {
@@ -185,64 +178,37 @@ private struct JSONParser {
                 var code = try parseHex4()
                 if (0xD800..<0xDC00).contains(code) {
                     guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
-                    else { throw error("a lone surrogate in \\u escape") }
+                    else { throw error("a lone surrogate in a \\u escape") }
                     position += 2
                     let low = try parseHex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw error("a lone surrogate in \\u escape") }
+                    guard (0xDC00..<0xE000).contains(low) else { throw error("a lone surrogate in a \\u escape") }
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 }
-                guard let scalar = Unicode.Scalar(code) else { throw error("a lone surrogate in \\u escape") }
+                guard let scalar = Unicode.Scalar(code) else { throw error("a lone surrogate in a \\u escape") }
                 scalars.append(contentsOf: UTF8.encode(scalar)!)
             default:
+                position -= 1
                 throw error("unknown escape \\\(Character(Unicode.Scalar(escape)))")
             }
             runStart = position
         }
-        throw error("unexpected end of file in a string")
+        throw error("unexpected end of the text in a string")
     }
 
     mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("short \\u escape") }
         var code: UInt32 = 0
         for _ in 0..<4 {
-            let byte = bytes[position]
+            guard let byte = current else { throw error("a short \\u escape") }
             let digit: UInt8
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("bad hex digit in \\u escape")
+            default: throw error("a bad hex digit in a \\u escape")
             }
             code = code << 4 | UInt32(digit)
             position += 1
         }
         return code
-    }
-}
-
-// MARK: - Writing
-
-extension JSON {
-    /// `text` as a JSON string literal, escaped the way serde_json (and so tokenizers) writes it:
-    /// quote, backslash and control characters escaped, everything else as raw UTF-8.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16, uppercase: false)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
