@@ -48,7 +48,9 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["TextIO"]),
         // Markup and text layout the renderers of both models share.
         .target(name: "Rendering"),
-        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Rendering"]),
+        // Corpus BLEU and chrF as sacreBLEU computes them: text in, scores out (a leaf).
+        .target(name: "Evaluation"),
+        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Evaluation", "Rendering"]),
         .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
@@ -60,14 +62,15 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TextIOTests", dependencies: ["TextIO"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TextIO", "TestSupport"]),
-        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "Evaluation", "TestSupport"]),
         .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],

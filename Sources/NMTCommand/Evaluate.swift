@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Evaluation
 import NMT
 
 /// `nmt evaluate`: corpus BLEU and chrF of translations, computed as sacreBLEU 2.x computes them

@@ -1,5 +1,5 @@
 import Foundation
-import NMT
+import Evaluation
 import TestSupport
 import XCTest
 
