@@ -113,12 +113,11 @@ struct AttentionCommand: ParsableCommand {
         let outputIds: [Int]
         if let target {
             guard !target.allSatisfy(\.isWhitespace) else { throw CommandError("--target is empty") }
-            var pieces = translator.tokenizer.encode(target)
-            if pieces.count >= config.maxPositions {
+            let (ids, truncated) = config.fitted(translator.tokenizer.encode(target) + [config.eosId])
+            if truncated {
                 printError("warning: --target is longer than the model's \(config.maxPositions) positions; using its first \(config.maxPositions - 1) pieces")
-                pieces = Array(pieces.prefix(config.maxPositions - 1))
             }
-            outputIds = pieces + [config.eosId]
+            outputIds = ids
         } else {
             outputIds = translator.translate([text], options: SearchOptions(beamSize: beam ?? 4))[0][0].ids
         }

@@ -78,10 +78,7 @@ public final class Trainer {
     }
 
     init(model: Transformer, tokenizer: Tokenizer, options: TrainingOptions, output: URL, state: TrainingState) throws {
-        guard tokenizer.vocabularySize == model.config.vocabularySize, tokenizer.padId == model.config.padId,
-              tokenizer.eosId == model.config.eosId else {
-            throw ModelError("\(tokenizer.source): \(tokenizer.vocabularySize) tokens, pad \(tokenizer.padId), EOS \(tokenizer.eosId) do not match the model's vocab_size \(model.config.vocabularySize), pad_token_id \(model.config.padId), eos_token_id \(model.config.eosId)")
-        }
+        try model.config.checkAgreement(with: tokenizer)
         self.model = model
         self.tokenizer = tokenizer
         tokenizerJSON = try tokenizer.jsonData()

@@ -1,7 +1,9 @@
 import Tensor
 
 /// One decoder layer (§3.1), post-norm: masked self-attention, encoder–decoder attention, and the
-/// feed-forward network, each followed by dropout, the residual add and a layer norm.
+/// feed-forward network, each followed by dropout, the residual add and a layer norm. The layer
+/// runs over a whole target at once (training, teacher forcing) or one position at a time with its
+/// keys and values cached (`step`, generation); the two are written side by side below.
 public struct DecoderLayer {
     let selfAttention: MultiHeadAttention
     let selfAttentionNorm: LayerNormParameters
@@ -47,6 +49,23 @@ public struct DecoderLayer {
         let y = finalNorm(feedForward(h2, residualDropout: dropout, tape: tape), tape: tape)
         return (y, selfProbabilities, crossProbabilities)
     }
+
+    /// One position for every row (§3.2.3: a position attends only to earlier ones, so their keys
+    /// and values never change and are kept): x (rows, 1, D) → (rows, 1, D), what `callAsFunction`
+    /// computes at the last position of the target, without dropout. Reads the earlier positions'
+    /// keys and values from `cache` and adds this position's.
+    func step(_ x: Tensor, cache: DecoderLayerCache, tape: Tape) -> Tensor {
+        let h1 = selfAttentionNorm(selfAttention.selfAttentionStep(x, cache: cache.selfAttention, tape: tape), tape: tape)
+        let h2 = crossAttentionNorm(crossAttention.crossAttentionStep(h1, memory: cache.crossAttention, tape: tape), tape: tape)
+        return finalNorm(feedForward(h2, residualDropout: 0, tape: tape), tape: tape)
+    }
+}
+
+/// Where one decoding step of a layer finds the keys and values it attends to (kept by
+/// `IncrementalDecoder`, which owns the buffers and the tables).
+struct DecoderLayerCache {
+    var selfAttention: SelfAttentionCache
+    var crossAttention: CrossAttentionMemory
 }
 
 /// What the decoder stack returns for a teacher-forced target.

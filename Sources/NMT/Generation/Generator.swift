@@ -55,7 +55,7 @@ public struct Generator {
                      "search needs beam ≥ 1 and 1 ≤ n-best ≤ beam")
         guard !sources.isEmpty else { return [] }
         let maxPositions = model.config.maxPositions
-        let clipped = sources.map { $0.count > maxPositions ? Array($0.prefix(maxPositions - 1)) + [model.config.eosId] : $0 }
+        let clipped = sources.map { model.config.fitted($0).ids }
         let limits = clipped.map { options.limit(sourceLength: $0.count, maxPositions: maxPositions) }
         let encoderOutput = model.encode(SourceBatch(sequences: clipped, padId: model.config.padId), tape: .inference)
         if options.beamSize == 1 {
