@@ -152,13 +152,3 @@ struct AttentionCommand: ParsableCommand {
         }
     }
 }
-
-/// Whether standard output is a terminal that may be coloured (not when NO_COLOR is set or
-/// TERM is dumb, by the usual conventions).
-enum Terminal {
-    static var shading: AttentionRenderer.Shading {
-        let environment = ProcessInfo.processInfo.environment
-        guard isatty(STDOUT_FILENO) != 0, environment["NO_COLOR"] == nil, environment["TERM"] != "dumb" else { return .none }
-        return .ansi
-    }
-}

@@ -26,15 +26,14 @@ struct ImageTrain: ParsableCommand {
     var weightDecay: Float = 5e-4
     @Option(help: "Random seed (initial weights and batch order).")
     var seed: UInt64 = 0
-    @Option(help: "Threads for BLAS and the toolkit's loops.")
-    var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    @OptionGroup var computation: ThreadOptions
     @Flag(help: "Store the weights as float16 (half the size; the shipped model's format).")
     var halfPrecision = false
     @Option(help: "Train on the first N training images only (quick runs, tests).")
     var limit: Int?
 
     func validate() throws {
-        for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--threads", threads)] where value < 1 {
+        for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize)] where value < 1 {
             throw CommandError("\(name) must be at least 1, got \(value)")
         }
         guard learningRate > 0, learningRate.isFinite else { throw CommandError("--learning-rate must be positive, got \(learningRate)") }
@@ -43,8 +42,7 @@ struct ImageTrain: ParsableCommand {
     }
 
     func run() throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let directory = data.map { URL(fileURLWithPath: $0) } ?? FashionMNIST.defaultDirectory
         var training: ImageSet, test: ImageSet
         do {
@@ -71,7 +69,7 @@ struct ImageTrain: ParsableCommand {
                                            weightDecay: weightDecay, seed: seed)
         let trainer = ImageTrainer(model: model, options: options, trainingCount: training.count)
         print("AttentionNet: \(model.trainableCount) parameters; \(training.count) training images, \(test.count) test images; "
-              + "normalization mean \(config.normalization.mean) std \(config.normalization.std); \(threads) threads")
+              + "normalization mean \(config.normalization.mean) std \(config.normalization.std); \(computation.threads) threads")
         fflush(stdout)
         var log = "epoch\ttraining_loss\ttraining_accuracy\ttest_accuracy\tseconds\timages_per_second\n"
         let start = DispatchTime.now().uptimeNanoseconds

@@ -64,8 +64,8 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training data.") var epochs = 10
     @Option(help: "Stop after this many updates in all (counting those before --resume).") var maxSteps: Int?
     @Option(help: "Seed of the initial parameters, the data order and dropout.") var seed: UInt64 = 1
-    @Option(help: "Threads for the matrix products and row-wise kernels.")
-    var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    @OptionGroup var computation: ThreadOptions
+    var threads: Int { computation.threads }
     @Option(help: "Padded tokens a batch (B × longest pair).") var batchTokens = 4096
     @Option(help: "Sentence pairs a batch at most.") var maxSentences = 256
     @Option(help: "Peak learning rate, reached after warm-up, then ∝ 1/√step.") var learningRate = 5e-4
@@ -98,7 +98,7 @@ struct Train: ParsableCommand {
         case (nil, nil, nil) where resume != nil: break  // the data comes from the run's saved arguments
         default: throw ValidationError("give the training data as --train FILE.tsv or as --source FILE --target FILE")
         }
-        for (name, value) in [("--threads", threads), ("--epochs", epochs), ("--batch-tokens", batchTokens),
+        for (name, value) in [("--epochs", epochs), ("--batch-tokens", batchTokens),
                               ("--max-sentences", maxSentences), ("--warmup", warmup), ("--log-every", logEvery),
                               ("--max-length", maxLength), ("--max-positions", maxPositions),
                               ("--keep-checkpoints", keepCheckpoints)] where value < 1 {
@@ -128,8 +128,7 @@ struct Train: ParsableCommand {
         if let resume, train == nil, source == nil {
             return try Self.completedFromSavedRun(resume: resume, given: Self.givenArguments).run(in: group)
         }
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let output = self.output ?? Self.runDirectory(resuming: resume!).path
         let outputURL = URL(fileURLWithPath: output)
         let trainer: Trainer
@@ -145,7 +144,7 @@ struct Train: ParsableCommand {
         trainer.bestBy = bestBy
         trainer.lowercaseMetrics = lowercase
         // mpirun hands each rank a pseudo-terminal whatever its own output is: plain lines then.
-        let display = ProgressDisplay(live: isatty(STDOUT_FILENO) != 0 && !group.isDistributed)
+        let display = TrainingProgressDisplay(live: isatty(STDOUT_FILENO) != 0 && !group.isDistributed)
         trainer.onEvent = display.show
 
         let corpusOptions = NMT.CorpusOptions(maxLengthRatio: maxLengthRatio, strict: strict)
@@ -243,94 +242,3 @@ struct Train: ParsableCommand {
 }
 
 extension ValidationMetric: ExpressibleByArgument {}
-
-/// SIGINT and SIGTERM set a flag that the trainer reads between updates, so the update in flight
-/// (or the checkpoint being written) is finished and saved; the process then exits with 128 + the
-/// signal's number, as a shell reports a process killed by it: 130 for SIGINT, 143 for SIGTERM.
-/// A second one ends the process at once (a checkpoint being written then stays a temporary
-/// directory, never read, and the previous checkpoint stays).
-enum Interrupt {
-    /// The signal received, or 0.
-    nonisolated(unsafe) private static var received: sig_atomic_t = 0
-
-    static var requested: Bool { received != 0 }
-    static var signalName: String {
-        switch received {
-        case SIGTERM: "SIGTERM"
-        case SIGINT: "SIGINT"
-        default: "a signal to another rank"  // a rank of an mpirun job stopping with the others
-        }
-    }
-    static var exitCode: Int32 { received == 0 ? 130 : 128 + Int32(received) }
-
-    static func install() {
-        received = 0  // initialises the static before any handler can read it
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber) { signalNumber in
-                if Interrupt.received != 0 { _exit(128 + signalNumber) }
-                Interrupt.received = signalNumber
-            }
-        }
-        // Past a file-size limit (ulimit -f), write(2) then fails with EFBIG, which the checkpoint
-        // writer reports in one line, keeping the previous checkpoint, instead of dying at once.
-        signal(SIGXFSZ, SIG_IGN)
-    }
-}
-
-/// Shows training events: on a terminal, one line rewritten in place (epoch, step, loss, tokens/s,
-/// learning rate, ETA) with validations and messages on lines of their own; otherwise plain lines.
-final class ProgressDisplay {
-    let live: Bool
-    private var lineShown = false
-    /// On a terminal, checkpoints go on the live line rather than a line each.
-    private var lastCheckpoint = ""
-
-    init(live: Bool) { self.live = live }
-
-    func show(_ event: TrainingEvent) {
-        switch event {
-        case .progress(let p):
-            let text = String(format: "epoch %d  step %d/%d  loss %.4f  %.0f tok/s  lr %.3g  ETA %@",
-                              p.epoch + 1, p.step, p.plannedSteps, p.loss, p.tokensPerSecond, p.learningRate,
-                              Self.duration(p.secondsLeft))
-            if live {
-                print("\r\u{1B}[K" + text + lastCheckpoint, terminator: "")
-                fflush(stdout)
-                lineShown = true
-            } else {
-                // A log file is block-buffered; flush so `tail -f` sees each line as it happens.
-                print(text)
-                fflush(stdout)
-            }
-        case .validation(let step, let epoch, let r, let isBest):
-            line(String(format: "validation at step %d (epoch %d): loss %.4f  BLEU %.2f  chrF %.2f%@",
-                        step, epoch + 1, r.loss, r.bleu, r.chrf, isBest ? "  (best so far)" : ""))
-        case .checkpoint(let step, let path):
-            if live {
-                lastCheckpoint = "  (saved step \(step))"
-            } else {
-                line("checkpoint at step \(step): \(path)")
-            }
-        case .message(let text):
-            line(text)
-        }
-    }
-
-    /// Ends the live line so what follows starts on a line of its own.
-    func finish() {
-        if lineShown { print("") }
-        lineShown = false
-    }
-
-    private func line(_ text: String) {
-        finish()
-        print(text)
-        fflush(stdout)
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
-    }
-}
