@@ -72,6 +72,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "Evaluation", "TestSupport"]),
         .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
+        // The command layer in process: the declared training run against nmt train's options.
+        .testTarget(name: "NMTCommandTests", dependencies: ["NMTCommand", "NMT", "TextIO", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

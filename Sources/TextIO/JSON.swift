@@ -74,6 +74,21 @@ public enum JSON: Sendable, Equatable {
     /// A figure that may be NaN or infinite: JSON has no such numbers, so those are null.
     public static func figure(_ value: Double) -> JSON { value.isFinite ? .number(JSONNumber(value)) : .null }
 
+    /// This object with `other`'s members laid over it: a member of both that is an object in
+    /// both is merged the same way, any other takes `other`'s value; new members go last. A value
+    /// that is not an object is replaced by `other` whole.
+    public func merging(_ other: JSON) -> JSON {
+        guard case .object(var members) = self, case .object(let overrides) = other else { return other }
+        for (key, value) in overrides {
+            if let index = members.firstIndex(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
+                members[index].value = members[index].value.merging(value)
+            } else {
+                members.append((key, value))
+            }
+        }
+        return .object(members)
+    }
+
     /// The same value with every object's members in the order of their keys (for output that
     /// must not depend on the order they were built in).
     public func sortingKeys() -> JSON {

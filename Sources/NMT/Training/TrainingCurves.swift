@@ -26,10 +26,11 @@ public struct TrainingCurves: Equatable {
 
     /// Reads a training log; a line that is not a JSON object is an error naming the line.
     public init(log: String, source: String) throws {
-        for (index, line) in log.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let object = try? JSON.parse(Array(line.utf8)), object.members != nil, let event = object["event"]?.string else {
-                throw TrainingCurvesError("\(source):\(index + 1): not a training-log line")
-            }
+        let records = try TrainingLog.records(in: Data(log.utf8), onBadLine: { number in
+            throw TrainingCurvesError("\(source):\(number): not a training-log line")
+        })
+        for (number, _, object) in records {
+            guard let event = object["event"]?.string else { throw TrainingCurvesError("\(source):\(number): not a training-log line") }
             guard let step = object["step"]?.integer else { continue }
             func add(_ key: String, to points: inout [Point]) {
                 if let value = object[key]?.double, value.isFinite { points.append(Point(step: step, value: value)) }
