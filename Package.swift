@@ -51,7 +51,7 @@ let package = Package(
         // Corpus BLEU and chrF as sacreBLEU computes them: text in, scores out (a leaf).
         .target(name: "Evaluation"),
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Evaluation", "Rendering"]),
-        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib", "Rendering"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "TextIO", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
             name: "MPI",
@@ -70,11 +70,11 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TextIO", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "Evaluation", "TestSupport"]),
-        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
+        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tensor", "Tokenizers", "Evaluation", "TestSupport"]),
+        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "Tensor", "TestSupport"]),
         // The command layer in process: the declared training run against nmt train's options.
         .testTarget(name: "NMTCommandTests", dependencies: ["NMTCommand", "NMT", "TextIO", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tensor", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

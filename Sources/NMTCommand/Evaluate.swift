@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Evaluation
+import Foundation
 import NMT
 
 /// `nmt evaluate`: corpus BLEU and chrF of translations, computed as sacreBLEU 2.x computes them

@@ -12,12 +12,6 @@ public struct FileError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Why, in a few words: "no such file", "it is a directory", strerror's text.
     public var reason: String
 
-    public init(path: String, action: String, reason: String) {
-        self.path = path
-        self.action = action
-        self.reason = reason
-    }
-
     public var description: String { "\(path): \(action) (\(reason))" }
 
     /// The reason a file operation failed, without Foundation's long wrapping text. With the `url`

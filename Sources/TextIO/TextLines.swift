@@ -89,12 +89,6 @@ public struct LineError: Error, Sendable, CustomStringConvertible, Equatable {
     public var line: Int
     public var reason: String
 
-    public init(source: String, line: Int, reason: String) {
-        self.source = source
-        self.line = line
-        self.reason = reason
-    }
-
     public var description: String { "\(source):\(line): \(reason)" }
 }
 

@@ -1,5 +1,5 @@
-import Foundation
 import Evaluation
+import Foundation
 import TestSupport
 import XCTest
 

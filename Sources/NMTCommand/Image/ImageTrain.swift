@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageClassification
 import Tensor
+import TextIO
 
 /// `nmt image train`: trains AttentionNet on Fashion-MNIST with the reference script's recipe
 /// (see `ImageTrainingOptions`), reports the test accuracy after every epoch and saves the model
@@ -89,7 +90,7 @@ struct ImageTrain: ParsableCommand {
             } catch let error as AttentionNetError {
                 throw CommandError(error.description)
             } catch {
-                throw CommandError("\(outputURL.path): cannot write training-log.tsv (\(error.localizedDescription))")
+                throw CommandError("\(outputURL.path): cannot write training-log.tsv (\(FileError.reason(for: error)))")
             }
         }
         print("saved \(outputURL.path)")
@@ -108,7 +109,7 @@ struct ImageTrain: ParsableCommand {
             try Data().write(to: probe)
             try fileManager.removeItem(at: probe)
         } catch {
-            throw CommandError("\(url.path): cannot write the model directory (\(error.localizedDescription))")
+            throw CommandError("\(url.path): cannot write the model directory (\(FileError.reason(for: error)))")
         }
     }
 }
