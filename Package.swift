@@ -39,8 +39,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Kernels written in C where Swift's code generation falls short: the Winograd transforms.
+        // The translation engine's kernels written in C, where Swift's code generation falls short.
         .target(name: "CKernels"),
+        // The image model's Winograd transforms in C, for straight-line vector code.
+        .target(name: "CWinograd"),
         // The text formats every module reads and writes: JSON, lines of text (one rule for
         // invalid UTF-8), and file errors in one line.
         .target(name: "TextIO"),
@@ -51,7 +53,10 @@ let package = Package(
         // Corpus BLEU and chrF as sacreBLEU computes them: text in, scores out (a leaf).
         .target(name: "Evaluation"),
         .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Evaluation", "Rendering"]),
-        .target(name: "ImageClassification", dependencies: ["Tensor", "TextIO", "CZlib", "Rendering"]),
+        // The image model's kernels on Tensor: convolutions (Winograd and im2col), batch norm,
+        // pooling, spatial self-attention, and their tape ops.
+        .target(name: "ImageKernels", dependencies: ["Tensor", "CWinograd"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "ImageKernels", "TextIO", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
             name: "MPI",
@@ -62,16 +67,16 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", "ImageKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TextIOTests", dependencies: ["TextIO"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "ImageKernels", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TextIO", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tensor", "Tokenizers", "Evaluation", "TestSupport"]),
-        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "Tensor", "TestSupport"]),
+        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "ImageKernels", "Tensor", "TestSupport"]),
         // The command layer in process: the declared training run against nmt train's options.
         .testTarget(name: "NMTCommandTests", dependencies: ["NMTCommand", "NMT", "TextIO", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tensor", "Tokenizers", "ImageClassification", "TestSupport"]),

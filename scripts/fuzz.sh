@@ -36,9 +36,15 @@ module() {
     fi
 }
 
-# The C kernels Tensor calls, as one object file for the fuzzers' link line.
+# The C kernels Tensor calls (Sources/CKernels/*.c), as object files for the fuzzers' link line.
 ckernels() {
-    nice -n 10 clang -O2 -g -fsanitize=address -I "$root/Sources/CKernels/include" -c "$root"/Sources/CKernels/*.c -o "$build/CKernels.o"
+    objects=""
+    for file in "$root"/Sources/CKernels/*.c; do
+        [ -f "$file" ] || continue
+        object="$build/CKernels-$(basename "$file" .c).o"
+        nice -n 10 clang -O2 -g -fsanitize=address -I "$root/Sources/CKernels/include" -c "$file" -o "$object"
+        objects="$objects $object"
+    done
 }
 
 # A fuzzer executable: the entry file plus any extra sources, linked with the given modules.
@@ -79,7 +85,8 @@ for target in $targets; do
         ckernels
         module TextIO "$root"/Sources/TextIO/*.swift
         module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
-        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor -lTextIO "$build/CKernels.o"
+        # shellcheck disable=SC2086
+        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor -lTextIO $objects
         seed safetensors "$root"/Tests/Fixtures/marian-tiny/*.safetensors
         # Two small files as well, every dtype among them: the 200 KB fixtures run 20 times slower.
         small_safetensors "$work/corpus-safetensors/seed-small-1" 22 \

@@ -51,5 +51,3 @@ public struct FileError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 }
 
-/// The reason of a failed file operation without Foundation's long wrapping text.
-public func describeFileError(_ error: Error) -> String { FileError.describe(error) }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageKernels
 import Tensor
 import TextIO
 

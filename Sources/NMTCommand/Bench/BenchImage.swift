@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageClassification
+import ImageKernels
 import NMT
 import Tensor
 

@@ -1,3 +1,5 @@
+import Tensor
+
 /// The self-attention layer of SAGAN (Zhang et al. 2019) over a feature map, as the reference's
 /// `SelfAttention`: every pixel attends to every pixel of its own image.
 ///

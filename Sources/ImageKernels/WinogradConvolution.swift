@@ -1,3 +1,5 @@
+import Tensor
+
 /// Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 /// Networks", 2016) for the 3×3, stride-1, pad-1 convolutions that carry most of an image model's
 /// multiplications.

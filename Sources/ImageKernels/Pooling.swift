@@ -1,3 +1,5 @@
+import Tensor
+
 extension Kernels {
     /// y (N, C) = the mean of each plane of x (N, C, H·W): global average pooling.
     public static func globalAveragePoolForward(x: UnsafePointer<Float>, planes: Int, pixels P: Int, y: UnsafeMutablePointer<Float>) {

@@ -1,10 +1,12 @@
+import CWinograd
+import Tensor
+
 /// The transforms around the matrix products of the Winograd convolution
 /// (`WinogradConvolution.swift`), eight tiles (or eight kernels) at a time, one SIMD lane each.
 /// Blocks are gathered from, and scattered to, zero-bordered planes (`WinogradTiling`) through a
 /// table of block offsets, so no transform needs a bounds check. F(4×4, 3×3), the one the
-/// network's convolutions use, runs its transforms in C (CKernels: the same formulas as straight-line
+/// network's convolutions use, runs its transforms in C (CWinograd: the same formulas as straight-line
 /// vector code, several times faster than these loops); the loops here serve any algorithm.
-import CKernels
 
 extension Kernels {
     typealias Lanes = SIMD8<Float>

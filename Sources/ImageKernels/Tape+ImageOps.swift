@@ -1,3 +1,5 @@
+import Tensor
+
 /// The differentiable ops of image models, on NCHW tensors as PyTorch lays them out: convolution,
 /// batch norm (optionally fused with its ReLU), the residual add + ReLU, SAGAN-style self-attention
 /// over a feature map, global average pooling and the classification loss.

@@ -1,3 +1,5 @@
+import Tensor
+
 /// The geometry of a 2-D convolution over NCHW tensors, as PyTorch's `Conv2d` with a square kernel,
 /// one stride and one zero padding for both axes (no dilation, no groups).
 ///

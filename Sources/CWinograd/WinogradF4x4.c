@@ -1,4 +1,4 @@
-#include "CKernels.h"
+#include "CWinograd.h"
 #include <string.h>
 
 // Eight tiles, one lane each (GCC/Clang vector extension: arithmetic element-wise, scalars broadcast).

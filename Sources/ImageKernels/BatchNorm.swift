@@ -1,3 +1,5 @@
+import Tensor
+
 /// Batch normalization over NCHW tensors (Ioffe & Szegedy 2015), as PyTorch's `BatchNorm2d`:
 /// each channel is normalised over its N·H·W values with the biased variance, eps inside the
 /// square root; the running averages take the unbiased variance (× M / (M − 1), M = N·H·W).
