@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ImageClassification
-import Tensor
 
 /// `nmt image`: the second model of the toolkit, AttentionNet, an image classifier whose
 /// self-attention layer looks across a 7×7 map of the picture as the translator's looks across

@@ -2,7 +2,6 @@ import ArgumentParser
 import Distributed
 import Foundation
 import NMT
-import Tensor
 
 /// What `nmt train` and `nmt bench train` do differently as ranks of an `mpirun` job.
 enum DistributedTraining {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NMT
-import Tensor
 import Tokenizers
 
 /// `nmt train`: trains a Transformer from scratch (or resumes one) on a parallel corpus.
@@ -24,7 +23,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var options: TrainingRunOptions
 
-    @OptionGroup(title: "Where") var location: RunLocation
+    @OptionGroup(title: "Output") var location: RunLocation
 
     @OptionGroup var computation: ThreadOptions
 
