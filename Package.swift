@@ -1,12 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layering (a lower module cannot import a higher one):
-//   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
-//   CKernels ↗ (the Winograd transforms, in C for straight-line vector code)
-//           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
-//   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
-//   CZlib ↗
+// Layering (a lower module cannot import a higher one; docs/DESIGN.md draws the map):
+//   TextIO (JSON, lines, file errors) → Tensor (+ CBLAS, CKernels) → NMT → NMTCommand (the `nmt` executable)
+//   TextIO → Tokenizers ↗;  Evaluation ↗ (BLEU, chrF);  Rendering ↗ (markup both models' renderers share)
+//   Tensor → ImageKernels (+ CWinograd) → ImageClassification (+ CZlib) ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
 // and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
