@@ -25,6 +25,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// resumed with another number of ranks finishes the epoch with these.
     public var epochBatchTokens: Int?
     public var epochBatchSentences: Int?
+    /// The warm-up the run settled on at its start (`TrainingRun.warmup(plannedSteps:settled:)`);
+    /// nil in checkpoints written before warm-up could be chosen for the run.
+    public var warmup: Int?
 
     public init(seed: UInt64, dropoutGenerator: SeededGenerator) {
         self.seed = seed

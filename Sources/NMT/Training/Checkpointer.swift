@@ -87,9 +87,13 @@ struct BatchPlan {
 
     /// The updates a run makes: from --max-steps, or the epochs × an epoch's batches.
     func plannedSteps(seed: UInt64, optimization: TrainingRun.Optimization) -> Int {
-        let byEpochs = batcher.batches(epoch: 0, seed: seed).count * optimization.epochs
+        let (product, overflow) = batchesPerEpoch(seed: seed).multipliedReportingOverflow(by: optimization.epochLimit)
+        let byEpochs = overflow ? Int.max : product
         return optimization.maxSteps.map { min($0, byEpochs) } ?? byEpochs
     }
+
+    /// The batches of an epoch at this batch size.
+    func batchesPerEpoch(seed: UInt64) -> Int { batcher.batches(epoch: 0, seed: seed).count }
 
     /// The batches of `state.epoch` not yet trained on. An epoch keeps the batch size it started
     /// with: a run resumed with another number of ranks finishes it with its batches, so no pair

@@ -9,6 +9,17 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     /// D 512, H 8, F 2048, 6+6 layers: Transformer-base of the paper (§6.1, Table 3).
     case base
 
+    /// The peak learning rate a run of this size gets by default. The tiny model needs a high one
+    /// to learn anything in a few hundred updates (on 3,000 Tatoeba pairs, 300 updates reached a
+    /// validation loss of 7.05 at 5e-4, 6.56 at 1e-3 and 5.3 at 3e-3: docs/training.md); the
+    /// deeper presets keep 5e-4, the rate their runs in docs/RESULTS.md were tuned around.
+    public var learningRate: Double {
+        switch self {
+        case .tiny: 3e-3
+        case .small, .base: 5e-4
+        }
+    }
+
     /// The config of this size for a vocabulary of `vocabularySize` (pad last, EOS 0: formats.md),
     /// relu, scaled embeddings, dropout 0.1 on residuals, attention and activations.
     public func config(vocabularySize: Int, maxPositions: Int = 512) -> ModelConfig {

@@ -44,6 +44,11 @@ public final class Trainer {
     /// Asked between updates; true stops training after saving a checkpoint.
     let shouldStop: () -> Bool
 
+    /// What a run writes into its output folder: the best model's files, the log and the
+    /// checkpoints folder (the command adds the run's declaration).
+    public static let outputEntries = [ModelDirectory.configFile, ModelDirectory.weightsFile, ModelDirectory.tokenizerFile,
+                                       ModelDirectory.generationConfigFile, TrainingLog.fileName, Checkpoint.folderName]
+
     public var checkpointDirectory: URL { output.appendingPathComponent(Checkpoint.folderName) }
     public var logURL: URL { output.appendingPathComponent(TrainingLog.fileName) }
 
@@ -97,7 +102,8 @@ public final class Trainer {
         self.shouldStop = shouldStop
         // The cool-down's end is known once the data is batched (`train`); until then, none.
         let optimization = run.optimization
-        updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: run.schedule.learningRate, warmup: run.schedule.warmup),
+        // The warm-up, like the cool-down, may depend on the planned updates: set in `train`.
+        updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: run.peakLearningRate, warmup: run.schedule.warmup ?? 1),
                                    clipNorm: optimization.clipNorm > 0 ? optimization.clipNorm : nil,
                                    labelSmoothing: optimization.labelSmoothing)
     }
@@ -118,17 +124,18 @@ public final class Trainer {
                                   checkpointer: checkpointer, reporter: reporter)
         // Every rank must start from the same parameters (a resumed checkpoint read on each node).
         try checkpointer.checkRanksAgree(when: "at the start")
-        let lastStep = plan.plannedSteps(seed: state.seed, optimization: run.optimization)
-        updater.schedule = run.learningRateSchedule(lastStep: lastStep)
-        if let coolDown = updater.schedule.coolDown {
-            reporter.report(.message("the learning rate cools down linearly to zero over updates \(max(1, lastStep - coolDown.updates + 1))–\(lastStep)"))
+        guard plan.batchesPerEpoch(seed: state.seed) > 0 else {
+            throw ModelError("no training pair fits a batch of \(plan.batchTokens) tokens; raise --batch-tokens")
         }
+        let lastStep = plan.plannedSteps(seed: state.seed, optimization: run.optimization)
+        settleSchedule(lastStep: lastStep, reporter: reporter)
         var meter = ProgressMeter(plannedSteps: lastStep, startStep: state.step)
         func reportProgress(epoch: Int) {
             if meter.hasUnreported { reporter.report(.progress(meter.report(step: state.step, epoch: epoch))) }
         }
 
-        while state.epoch < run.optimization.epochs {
+        let epochs = run.optimization.epochLimit
+        while state.epoch < epochs {
             for indices in plan.remainingBatches(of: &state, note: { reporter.report(.message($0)) }) {
                 if let maxSteps = run.optimization.maxSteps, state.step >= maxSteps {
                     reportProgress(epoch: state.epoch)
@@ -153,13 +160,31 @@ public final class Trainer {
             state.epoch += 1
             state.batchInEpoch = 0
             reportProgress(epoch: state.epoch - 1)
-            let stopEarly = try validator.validate(&state, epoch: state.epoch - 1)
+            let stopEarly = try validator.validateAtEndOf(epoch: state.epoch - 1, isLast: state.epoch == epochs, &state)
             try checkpointer.save(state)
             if stopEarly { return .earlyStopped }
             if group.any(shouldStop()) { return .interrupted }
         }
         try checkpointer.save(state)
         return .finished
+    }
+
+    /// Sets the learning-rate curve of a run ending at update `lastStep`, and says what a user
+    /// would not guess: the warm-up nmt chose, a run that ends before its warm-up does, a cool-down.
+    private func settleSchedule(lastStep: Int, reporter: TrainingReporter) {
+        let warmup = run.warmup(plannedSteps: lastStep, settled: state.warmup)
+        updater.schedule = run.learningRateSchedule(lastStep: lastStep, warmup: warmup)
+        if run.schedule.warmup == nil && state.warmup == nil {
+            reporter.report(.message("warm-up: \(warmup) updates, a tenth of the \(lastStep) planned (at most \(TrainingRun.maximumAutomaticWarmup); --warmup sets it)"))
+        }
+        // Kept with every checkpoint: resumed with more epochs, the run keeps its curve.
+        state.warmup = warmup
+        if lastStep < warmup {
+            reporter.report(.message("warning: the run ends at update \(lastStep), before its warm-up of \(warmup) updates does: the learning rate never reaches its peak of \(run.peakLearningRate) (lower --warmup)"))
+        }
+        if let coolDown = updater.schedule.coolDown {
+            reporter.report(.message("the learning rate cools down linearly to zero over updates \(max(1, lastStep - coolDown.updates + 1))–\(lastStep)"))
+        }
     }
 
     /// One update on the batch `indices` of `data` (this rank's share of it); the state moves on

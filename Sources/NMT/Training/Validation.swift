@@ -93,8 +93,17 @@ final class Validator {
     }
 
     /// Validates unless this step already was (the last updates count for the best model too).
-    func validateUnlessDone(_ state: inout TrainingState) throws -> Bool {
-        validatedStep == state.step ? false : try validate(&state)
+    func validateUnlessDone(_ state: inout TrainingState, epoch: Int? = nil) throws -> Bool {
+        validatedStep == state.step ? false : try validate(&state, epoch: epoch)
+    }
+
+    /// At the end of `epoch`: validates, unless --validate-every sets the pace — then only the
+    /// run's last epoch ends with a validation, so its last updates count for the best model too.
+    func validateAtEndOf(epoch: Int, isLast: Bool, _ state: inout TrainingState) throws -> Bool {
+        guard run.validation.validateEvery == nil else {
+            return isLast ? try validateUnlessDone(&state, epoch: epoch) : false
+        }
+        return try validate(&state, epoch: epoch)
     }
 
     /// Validates during `state.epoch` (or at its end, `epoch` being the one that ended); true

@@ -116,7 +116,8 @@ struct ModelShapeOptions: ParsableArguments {
 }
 
 struct OptimizationOptions: ParsableArguments {
-    @Option(help: help("Passes over the training data.", default: defaults.optimization.epochs)) var epochs: Int?
+    @Option(help: help("Passes over the training data.", default: "\(TrainingRun.Optimization.defaultEpochs), or as many as --max-steps needs"))
+    var epochs: Int?
     @Option(help: "Stop after this many updates in all (counting those before --resume).") var maxSteps: Int?
     @Option(help: help("Seed of the initial parameters, the data order and dropout.", default: defaults.optimization.seed)) var seed: UInt64?
     @Option(help: help("Padded tokens a batch (B × longest pair).", default: defaults.optimization.batchTokens)) var batchTokens: Int?
@@ -136,9 +137,12 @@ struct OptimizationOptions: ParsableArguments {
 }
 
 struct ScheduleOptions: ParsableArguments {
-    @Option(help: help("Peak learning rate, reached after warm-up, then ∝ 1/√step.", default: defaults.schedule.learningRate))
+    @Option(help: help("Peak learning rate, reached after warm-up, then ∝ 1/√step.",
+                       default: ModelPreset.allCases.map { "\($0.learningRate) for \($0.rawValue)" }.joined(separator: ", ")))
     var learningRate: Double?
-    @Option(help: help("Warm-up updates.", default: defaults.schedule.warmup)) var warmup: Int?
+    @Option(help: help("Warm-up updates, the rate rising linearly to its peak.",
+                       default: "a tenth of the planned updates, at most \(TrainingRun.maximumAutomaticWarmup)"))
+    var warmup: Int?
     @Option(help: "Ramp the learning rate linearly to zero over the last N updates of the run (then average the checkpoints).")
     var coolDown: Int?
 
@@ -150,7 +154,7 @@ struct ScheduleOptions: ParsableArguments {
 }
 
 struct ValidationOptions: ParsableArguments {
-    @Option(help: "Validate every N updates too (always at each epoch end).") var validateEvery: Int?
+    @Option(help: "Validate every N updates, and at the end, instead of at every epoch end.") var validateEvery: Int?
     @Option(help: "Stop after N validations without improvement.") var patience: Int?
     @Option(help: help("The validation figure that picks the best model: loss, bleu or chrf.", default: defaults.validation.bestBy.rawValue))
     var bestBy: ValidationMetric?
