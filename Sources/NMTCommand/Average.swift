@@ -32,6 +32,8 @@ struct Average: ParsableCommand {
     @Option(help: "Weight type: f32 or f16.")
     var dtype: Export.WeightType = .f32
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         if let last {
             guard last >= 2 else { throw CommandError("--last must be at least 2, got \(last)") }
@@ -44,6 +46,7 @@ struct Average: ParsableCommand {
     }
 
     func run() throws {
+        try OutputLocation.checkModelDirectory(output, option: "--output", overwrite: replacing.overwrite)
         let directories: [URL]
         if let last {
             directories = try CheckpointAveraging.newestCheckpoints(last, in: URL(fileURLWithPath: inputs[0]))

@@ -65,7 +65,9 @@ public enum ModelDirectory {
     /// into `directory` (created if needed). Each file goes to a temporary name first and is renamed,
     /// so a reader never sees half a file.
     public static func save(_ model: Transformer, to directory: URL, tokenizerJSON: Data? = nil, weightType: SafeTensorsDType = .f32) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw ModelError("\(directory.path): cannot create the model directory (\(FileError.reason(for: error)))")
+        }
         var writer = SafeTensorsWriter(dtype: weightType, metadata: ["format": "pt"])
         for entry in model.parameters.entries {
             writer.add(entry.name, shape: entry.shape,

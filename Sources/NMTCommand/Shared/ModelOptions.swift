@@ -43,6 +43,12 @@ enum ShippedModel {
             .first { FileManager.default.fileExists(atPath: $0.appendingPathComponent(ModelDirectory.configFile).path) }
     }
 
+    /// The `models/` folder the shipped models are found in, which nmt never writes
+    /// (`OutputLocation`); nil when none is found.
+    static var folder: URL? {
+        (locate() ?? locate("models/attentionnet-fashion"))?.deletingLastPathComponent()
+    }
+
     /// The directory `--model` names, or the shipped model at `relativePath` when none is given.
     static func directory(given model: String?, relativePath: String) throws -> URL {
         if let model { return URL(fileURLWithPath: model) }
