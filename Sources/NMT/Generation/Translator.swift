@@ -11,6 +11,8 @@ public struct Translation: Sendable, Equatable {
     public var tokens: [String]
     /// Generated ids without the start token, EOS included when the search reached it.
     public var ids: [Int]
+    /// The search cut it where it went into a loop (`RepetitionGuard`).
+    public var repetitionCut = false
 }
 
 /// Text to text: tokenize, encode, search, detokenize — in batches of similar length, with the
@@ -47,8 +49,10 @@ public final class Translator {
     }
 
     /// Translates every sentence; `nBest` translations each, best first. An empty (or all-space)
-    /// sentence gets one empty translation without running the model. Sentences longer than the
-    /// model's positions are cut, and `warn` is told their index.
+    /// sentence gets one empty translation without running the model. `warn` is told the index of
+    /// a sentence longer than the model's positions (it is cut), one made mostly of pieces the
+    /// vocabulary lacks (another language or script: the model will guess), and one whose best
+    /// translation went into a loop (cut by the repetition guard).
     public func translate(_ sentences: [String], options: SearchOptions, batchSize: Int = 32,
                           warn: (Int, String) -> Void = { _, _ in }) -> [[Translation]] {
         precondition(batchSize >= 1, "batch size must be positive")
@@ -63,6 +67,9 @@ public final class Translator {
             if truncated {
                 warn(index, "longer than the model's \(model.config.maxPositions) positions; translating its first \(ids.count - 1) pieces")
             }
+            if isMostlyUnknown(ids.dropLast()) {
+                warn(index, "most of it is characters the model's vocabulary does not hold; the model likely does not know this language or script")
+            }
             sources.append((index, ids))
         }
         // Similar lengths together keep padding (and wasted work) low.
@@ -73,6 +80,9 @@ public final class Translator {
             let hypotheses = generator.generate(sources: batch.map(\.ids), options: options)
             for (item, nBest) in zip(batch, hypotheses) {
                 results[item.index] = nBest.map(translation)
+                if let best = results[item.index].first, best.repetitionCut {
+                    warn(item.index, "the translation went into a loop, cut after its first round: \"\(best.text)\"")
+                }
             }
         }
         return results
@@ -80,6 +90,14 @@ public final class Translator {
 
     private func translation(_ hypothesis: Hypothesis) -> Translation {
         Translation(text: tokenizer.decode(hypothesis.ids), score: hypothesis.score,
-                    tokens: hypothesis.ids.map { tokenizer.piece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids)
+                    tokens: hypothesis.ids.map { tokenizer.piece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids,
+                    repetitionCut: hypothesis.repetitionCut)
+    }
+
+    /// Whether more than half of the pieces are byte pieces (`<0xE7>`, the byte fallback for a
+    /// character the vocabulary lacks) or `<unk>`.
+    private func isMostlyUnknown(_ ids: ArraySlice<Int>) -> Bool {
+        let unknown = ids.filter { id in id == tokenizer.unkId || (tokenizer.piece(for: id)?.hasPrefix("<0x") ?? false) }.count
+        return ids.count > 0 && 2 * unknown > ids.count
     }
 }
