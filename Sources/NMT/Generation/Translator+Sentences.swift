@@ -12,7 +12,8 @@ extension Translator {
     /// (the last one a sentence has, when it has fewer): the first is the best, the others are
     /// alternatives, not the exact n-best of the whole. Scores are Σ log p / length^α over the
     /// whole text, ids and tokens the sentences' one after the other (each ending with its EOS).
-    /// `warn` gets the text's index; a message about one of its sentences says which.
+    /// `warn` gets the text's index; a message about one of its sentences says which, and a text
+    /// with more than two warnings gets its first and a count of the rest.
     public func translate(_ texts: [String], splittingWith splitter: SentenceSplitter, options: SearchOptions, batchSize: Int = 32,
                           warn: (Int, String) -> Void = { _, _ in }) -> [[Translation]] {
         let splits = texts.map { splitter.split($0) }
@@ -23,9 +24,16 @@ extension Translator {
             sentences += parts
             owners += parts.indices.map { (index, $0, parts.count) }
         }
+        // A text's warnings, told once it is translated: the first two as they are, then a count —
+        // a megabyte line of 65,536 sentences would otherwise warn 65,536 times.
+        var messages = [[String]](repeating: [], count: texts.count)
         let translated = translate(sentences, options: options, batchSize: batchSize) { index, message in
             let owner = owners[index]
-            warn(owner.text, owner.of > 1 ? "sentence \(owner.sentence + 1) of \(owner.of): \(message)" : message)
+            messages[owner.text].append(owner.of > 1 ? "sentence \(owner.sentence + 1) of \(owner.of): \(message)" : message)
+        }
+        for (text, said) in messages.enumerated() {
+            for message in said.prefix(said.count > 2 ? 1 : 2) { warn(text, message) }
+            if said.count > 2 { warn(text, "\(said.count - 1) more warnings about its other sentences; the last: \(said.last!)") }
         }
         var results: [[Translation]] = [], next = 0
         for split in splits {
