@@ -83,4 +83,23 @@ extension RobustnessTests {
         try expectFailure(["export", Self.goodModel.path, "--output", link.appendingPathComponent("en-fr").path, "--overwrite"],
                           mentions: ["shipped models folder"])
     }
+
+    /// Issue 20, item 9: `nmt plot` labelled only each axis's ends and drew the loss from 0. Now
+    /// the axes are marked at round values in between and the loss axis spans the losses; the
+    /// updates axis is marked at whole updates.
+    func testPlotMarksItsAxesBetweenTheEnds() throws {
+        let log = try file("curves.jsonl", [(100, 8.5), (200, 7.25), (300, 6.0)].map { #"{"event":"train","step":\#($0.0),"loss":\#($0.1)}"# }
+            .joined(separator: "\n") + "\n")
+        try expectSuccess(["plot", log, "--output", output("curves.svg")])
+        let svg = try String(contentsOfFile: output("curves.svg"), encoding: .utf8)
+        for label in ["6.0", "6.5", "7.0", "7.5", "8.0", "8.5", "50", "150", "250"] {
+            XCTAssertTrue(svg.contains(">\(label)</text>"), "a mark \(label): \(svg)")
+        }
+        XCTAssertFalse(svg.contains(">0.0</text>"), "the loss axis does not start at 0")
+        let short = try file("short.jsonl", #"{"event":"train","step":1,"loss":8.5}"# + "\n" + #"{"event":"train","step":3,"loss":7.5}"# + "\n")
+        try expectSuccess(["plot", short, "--output", output("short.svg")])
+        let marks = try String(contentsOfFile: output("short.svg"), encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("text-anchor=\"middle\"") }.compactMap { $0.firstMatch(of: #/>([^<]*)</text>/#).map { String($0.output.1) } }
+        XCTAssertEqual(marks, ["0", "1", "2", "3"])
+    }
 }

@@ -55,7 +55,9 @@ public struct TrainingCurves: Equatable {
     public func svg(title: String) -> String {
         let width = 720.0, panelHeight = 220.0, rateHeight = 100.0, left = 60.0, right = 120.0, top = 40.0, gap = 50.0
         let allSteps = (trainingLoss + validationLoss + bleu + chrf + learningRate).map(\.step)
-        let stepAxis = Axis(low: 0, high: Double(max(allSteps.max() ?? 1, 1)), marks: 6)
+        let lastStep = max(allSteps.max() ?? 1, 1)
+        // Whole updates only: a run of 3 is marked 0, 1, 2, 3, not every 0.5.
+        let stepAxis = Axis(low: 0, high: Double(lastStep), marks: min(6, lastStep))
         let plotWidth = width - left - right
         func x(_ step: Double) -> Double { left + (step - stepAxis.low) / (stepAxis.high - stepAxis.low) * plotWidth }
         var body = ""
