@@ -30,7 +30,9 @@ struct MarianVocabulary: Sendable {
         var ids = ByteKeyTable<Int32>(capacity: members.count)
         for (key, value) in members {
             guard case .number(let number) = value, number >= 0, number < Double(Int32.max), number.rounded() == number else {
-                throw TokenizerError(source: source, message: "the id of \(JSON.quoted(key)) is \(value.kind == "a number" ? "\(value)" : value.kind), not a non-negative whole number")
+                let found: String
+                if case .number(let number) = value { found = number.rounded() == number && abs(number) < 1e15 ? "\(Int(number))" : "\(number)" } else { found = value.kind }
+                throw TokenizerError(source: source, message: "the id of \(JSON.quoted(key)) is \(found), not a non-negative whole number")
             }
             let (index, inserted) = ids.insert(key: key.utf8, Int32(number))
             if !inserted { ids.setValue(Int32(number), at: index) }

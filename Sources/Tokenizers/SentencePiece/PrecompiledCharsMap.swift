@@ -18,7 +18,7 @@ struct PrecompiledCharsMap: Sendable {
         guard bytes.count > 4 else { throw CharsMapProblem("is \(bytes.count) bytes, too short for a trie size and a trie") }
         let trieSize = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
         guard trieSize <= bytes.count - 4 else {
-            throw CharsMapProblem("announces a \(trieSize)-byte trie but holds \(bytes.count - 4) bytes")
+            throw CharsMapProblem("announces a trie of \(trieSize) bytes but holds \(bytes.count - 4)")
         }
         guard trieSize >= 4 else { throw CharsMapProblem("has an empty trie") }
         var units = [UInt32](repeating: 0, count: trieSize / 4)
