@@ -123,51 +123,58 @@ public final class MarianTokenizer: Sendable {
 
     /// The ids of a source sentence, `</s>` appended: `MarianTokenizer(text).input_ids`.
     public func encodeSource(_ text: String) -> [Int] {
-        encode(text, target: false).map(\.id) + [eosId]
+        var ids: [Int] = []
+        encode(text, target: false) { id, _ in ids.append(id) }
+        return ids + [eosId]
     }
 
     /// The ids of a target sentence (a training label), `</s>` appended:
     /// `MarianTokenizer(text_target=text).input_ids`.
     public func encodeTarget(_ text: String) -> [Int] {
-        encode(text, target: true).map(\.id) + [eosId]
+        var ids: [Int] = []
+        encode(text, target: true) { id, _ in ids.append(id) }
+        return ids + [eosId]
     }
 
     /// The tokens of a source sentence (no `</s>`): each id with the text transformers' `tokenize`
     /// gives for it (a piece, an added token, a language token, or the text of unknown pieces).
     public func sourceTokens(_ text: String) -> [(id: Int, piece: String)] {
-        encode(text, target: false).map { ($0.id, String(decoding: $0.piece, as: UTF8.self)) }
+        var tokens: [(id: Int, piece: String)] = []
+        encode(text, target: false) { id, piece in tokens.append((id, String(decoding: piece, as: UTF8.self))) }
+        return tokens
     }
 
-    private func encode(_ text: String, target: Bool) -> [(id: Int, piece: [UInt8])] {
+    /// Calls `body` with each token's id and text.
+    private func encode(_ text: String, target: Bool, _ body: (Int, ArraySlice<UInt8>) -> Void) {
         let model = target ? targetModel : sourceModel
         let vocabulary = target ? targetVocabulary : sourceVocabulary
         let spmToVocabulary = target ? targetIds : sourceIds
-        var result: [(id: Int, piece: [UInt8])] = []
-        var encoding = SentencePieceModel.Encoding()
-        for piece in addedTokens.split(text) where !piece.isEmpty {
-            if let token = addedTokens.token(content: piece) {
-                result.append((token.id, Array(piece.utf8)))
-                continue
-            }
-            var rest = piece
-            if rest.hasPrefix(">>"), let end = rest.utf8.firstRange(of: "<<".utf8) {
-                let code = rest[..<end.upperBound]
-                result.append((addedTokens.token(content: code)?.id ?? vocabulary.id(of: code.utf8) ?? unkId, Array(code.utf8)))
-                rest = rest[end.upperBound...]
-            }
-            var run = String(rest)
-            run.withUTF8 { model.encode($0, into: &encoding) }
-            for token in encoding.tokens {
-                let bytes = model.tokenBytes(token, in: encoding)
-                if model.isUnknown(Int(token.id)) {
-                    let text = String(decoding: bytes, as: UTF8.self)
-                    result.append((addedTokens.token(content: text[...])?.id ?? vocabulary.id(of: bytes) ?? unkId, Array(bytes)))
-                } else {
-                    result.append((Int(spmToVocabulary[Int(token.id)]), Array(bytes)))
+        func lookUp(_ piece: Substring) -> Int {
+            addedTokens.token(content: piece)?.id ?? vocabulary.id(of: piece.utf8) ?? unkId
+        }
+        model.encodings.withEncoding { encoding in
+            for run in addedTokens.split(text) where !run.isEmpty {
+                if let token = addedTokens.token(content: run) {
+                    body(token.id, Array(run.utf8)[...])
+                    continue
+                }
+                var rest = run
+                if rest.hasPrefix(">>"), let end = rest.utf8.firstRange(of: "<<".utf8) {
+                    body(lookUp(rest[..<end.upperBound]), Array(rest[..<end.upperBound].utf8)[...])
+                    rest = rest[end.upperBound...]
+                }
+                var pieceText = String(rest)
+                pieceText.withUTF8 { model.encode($0, into: &encoding) }
+                for token in encoding.tokens {
+                    let bytes = model.tokenBytes(token, in: encoding)
+                    if model.isUnknown(Int(token.id)) {
+                        body(lookUp(String(decoding: bytes, as: UTF8.self)[...]), bytes)
+                    } else {
+                        body(Int(spmToVocabulary[Int(token.id)]), bytes)
+                    }
                 }
             }
         }
-        return result
     }
 
     // MARK: Decoding

@@ -40,6 +40,11 @@ struct PieceTrie: Sendable {
         }
     }
 
+    /// Whether some key starts with `byte`.
+    func startsKey(_ byte: UInt8) -> Bool {
+        units[rootBase ^ Int(byte)] & 0x1FF == 0x100 | UInt64(byte)
+    }
+
     /// The value of exactly `key`, or nil.
     func value(of key: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !key.isEmpty else { return nil }

@@ -64,6 +64,27 @@ struct PrecompiledCharsMap: Sendable {
         }
     }
 
+    /// Whether some key starts with `byte` (the root has a child labelled with it).
+    func hasKey(startingWith byte: UInt8) -> Bool {
+        child(of: Int(Self.offset(units[0])), byte) != nil
+    }
+
+    /// Whether a text that starts with the ASCII byte `byte` followed by another ASCII byte (or
+    /// nothing) has no key as its prefix: `byte` alone is no key, and no key goes on from it with
+    /// an ASCII byte. (Keys go on from letters with combining marks, which are not ASCII.)
+    func hasNoKey(startingWithASCII byte: UInt8) -> Bool {
+        guard let node = child(of: Int(Self.offset(units[0])), byte) else { return true }
+        let unit = units[node]
+        let base = node ^ Int(Self.offset(unit))
+        return unit & 0x100 == 0 && (0..<0x80).allSatisfy { child(of: base, UInt8($0)) == nil }
+    }
+
+    /// The position of the child labelled `byte` of the node whose children start at `base`.
+    private func child(of base: Int, _ byte: UInt8) -> Int? {
+        let position = base ^ Int(byte)
+        return position < units.count && units[position] & 0x8000_00FF == UInt32(byte) ? position : nil
+    }
+
     @inline(__always)
     private static func offset(_ unit: UInt32) -> UInt32 {
         (unit >> 10) << ((unit & 0x200) >> 6)

@@ -31,6 +31,7 @@ public final class SentencePieceModel: Sendable {
     let unknownSurface: [UInt8]
     let addDummyPrefix: Bool
     let removeExtraWhitespaces: Bool
+    let encodings = EncodingPool()
 
     enum Segmenter: Sendable {
         case unigram(UnigramSegmenter)
@@ -84,7 +85,7 @@ public final class SentencePieceModel: Sendable {
         switch trainerSpec.modelType {
         case .unigram:
             guard table.hasSegmentingPieces else { throw failure("no pieces to segment with (only control, unknown and byte pieces)") }
-            segmenter = .unigram(UnigramSegmenter(trie: table.trie, pieces: proto.pieces, unknownId: table.unknownId))
+            segmenter = .unigram(UnigramSegmenter(pieces: proto.pieces, unknownId: table.unknownId))
         case .bpe:
             let (reserved, trie, unknownId) = (table.reserved, table.trie, table.unknownId)
             segmenter = .bpe(BPESegmenter(pieces: table.trie, userDefined: table.userDefined, scores: proto.pieces.map(\.score),

@@ -20,14 +20,25 @@ struct SentencePieceNormalizer: Sendable {
     let removeExtraWhitespaces: Bool
     let escapeWhitespaces: Bool
     let treatWhitespaceAsSuffix: Bool
+    /// By ASCII byte: whether it normalizes to itself without a lookup — 2 always (no charsmap
+    /// or USER_DEFINED key starts with it), 1 when the next byte is ASCII too or the text ends
+    /// (letters, which keys combine with marks), 0 never. Most of most text takes this path.
+    private let plainASCII: [UInt8]
 
     init(spec: ModelProto.NormalizerSpec, treatWhitespaceAsSuffix: Bool, userDefined: PieceTrie?) throws {
-        charsMap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsMap(spec.precompiledCharsmap)
+        let charsMap = spec.precompiledCharsmap.isEmpty ? nil : try PrecompiledCharsMap(spec.precompiledCharsmap)
+        self.charsMap = charsMap
         self.userDefined = userDefined
         addDummyPrefix = spec.addDummyPrefix
         removeExtraWhitespaces = spec.removeExtraWhitespaces
         escapeWhitespaces = spec.escapeWhitespaces
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
+        plainASCII = (0..<128).map { value in
+            let byte = UInt8(value)
+            if userDefined?.startsKey(byte) ?? false { return 0 }
+            guard let charsMap else { return 2 }
+            return !charsMap.hasKey(startingWith: byte) ? 2 : charsMap.hasNoKey(startingWithASCII: byte) ? 1 : 0
+        }
     }
 
     /// What one step of normalization turns the text at a position into.
@@ -57,6 +68,7 @@ struct SentencePieceNormalizer: Sendable {
     /// Replaces `output` with the normalized form of `text`.
     func normalize(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         output.removeAll(keepingCapacity: true)
+        output.reserveCapacity(text.count + text.count / 2 + 8)
         let blob = charsMap?.blob ?? []
         blob.withUnsafeBufferPointer { blob in
             SentencePieceUTF8.replacementCharacter.withUnsafeBufferPointer { replacementCharacter in
@@ -89,6 +101,19 @@ struct SentencePieceNormalizer: Sendable {
 
         var isPreviousSpace = removeExtraWhitespaces
         while start < text.count {
+            let byte = text[start]
+            if byte < 0x80, case let plain = plainASCII[Int(byte)], plain == 2 || (plain == 1 && (start + 1 == text.count || text[start + 1] < 0x80)) {
+                // The general step below, for a replacement of one byte that is itself.
+                if byte != 0x20 {
+                    output.append(byte)
+                    isPreviousSpace = false
+                } else if !isPreviousSpace {
+                    output += space
+                    isPreviousSpace = removeExtraWhitespaces
+                }
+                start += 1
+                continue
+            }
             let (replacement, consumed) = prefix(text, at: start)
             var replaced = bytes(of: replacement, at: start)[...]
             while isPreviousSpace, replaced.first == 0x20 { replaced = replaced.dropFirst() }

@@ -10,29 +10,29 @@
 /// `length × max_score − 0.1`, where max_score starts from FLT_MIN (the smallest positive float),
 /// so with the usual negative scores that is ≈ −0.1 whatever the length.
 struct UnigramSegmenter: Sendable {
-    /// NORMAL, USER_DEFINED and UNUSED pieces → id.
+    /// NORMAL and USER_DEFINED pieces → id. (SentencePiece's trie has the UNUSED pieces too, and
+    /// skips them when it finds them: leaving them out finds the same.)
     let trie: PieceTrie
+    /// By id: the score a piece adds to a path (a USER_DEFINED piece's depends only on its length).
     let scores: [Float]
-    let types: [ModelProto.PieceType]
     let unknownId: Int
     /// Lowest score of a NORMAL piece minus 10.
     let unknownScore: Float
-    /// Highest score of a NORMAL piece, or FLT_MIN if that is higher.
-    let maxScore: Float
 
-    init(trie: PieceTrie, pieces: [ModelProto.Piece], unknownId: Int) {
-        self.trie = trie
-        scores = pieces.map(\.score)
-        types = pieces.map(\.type)
-        self.unknownId = unknownId
+    init(pieces: [ModelProto.Piece], unknownId: Int) {
         var minScore = Float.greatestFiniteMagnitude
         var maxScore = Float.leastNormalMagnitude
         for piece in pieces where piece.type == .normal {
             minScore = min(minScore, piece.score)
             maxScore = max(maxScore, piece.score)
         }
+        scores = pieces.map { piece in
+            piece.type == .userDefined ? Float(Double(Float(piece.piece.count) * maxScore) - 0.1) : piece.score
+        }
+        trie = PieceTrie(pieces.enumerated().lazy.filter { $0.element.type == .normal || $0.element.type == .userDefined }
+            .map { ($0.element.piece, $0.offset) })
+        self.unknownId = unknownId
         unknownScore = minScore - 10
-        self.maxScore = maxScore
     }
 
     /// The best path ending at a position: its last piece and where that starts.
@@ -50,10 +50,8 @@ struct UnigramSegmenter: Sendable {
         ends.removeAll(keepingCapacity: true)
         ends.append(contentsOf: repeatElement(PathEnd(), count: count + 1))
         scores.withUnsafeBufferPointer { scores in
-            types.withUnsafeBufferPointer { types in
-                ends.withUnsafeMutableBufferPointer { ends in
-                    forward(text, scores: scores, types: types, ends: ends)
-                }
+            ends.withUnsafeMutableBufferPointer { ends in
+                forward(text, scores: scores, ends: ends)
             }
         }
         // Back from the end along the recorded starts.
@@ -69,8 +67,7 @@ struct UnigramSegmenter: Sendable {
     }
 
     @inline(__always)
-    private func forward(_ text: UnsafeBufferPointer<UInt8>, scores: UnsafeBufferPointer<Float>,
-                         types: UnsafeBufferPointer<ModelProto.PieceType>, ends: UnsafeMutableBufferPointer<PathEnd>) {
+    private func forward(_ text: UnsafeBufferPointer<UInt8>, scores: UnsafeBufferPointer<Float>, ends: UnsafeMutableBufferPointer<PathEnd>) {
         let count = text.count
         var start = 0
         while start < count {
@@ -78,11 +75,8 @@ struct UnigramSegmenter: Sendable {
             let characterLength = min(SentencePieceUTF8.characterLength(lead: text[start]), count - start)
             var hasSingleCharacterPiece = false
             trie.forEachPrefix(of: text, from: start) { end, id in
-                let type = types[id]
-                if type == .unused { return }
                 let length = end - start
-                let score = type == .userDefined ? Float(Double(Float(length) * maxScore) - 0.1) : scores[id]
-                let candidate = score + scoreHere
+                let candidate = scores[id] + scoreHere
                 if ends[end].start == -1 || candidate > ends[end].score {
                     ends[end] = PathEnd(id: Int32(id), score: candidate, start: Int32(start))
                 }
