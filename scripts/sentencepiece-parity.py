@@ -27,8 +27,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TATOEBA = os.path.join(ROOT, "..", "shared", "corpora", "tatoeba-eng-fra")
 MULTI30K = os.path.join(ROOT, "..", "shared", "corpora", "multi30k")
 
-# Each model: name, trainer options; "unused" marks that share of the learned pieces UNUSED after
-# training, "no_charsmap" empties the precompiled charsmap (the rule name stays).
+# Each model: name, trainer options; after training, "unused" marks that share of the learned pieces
+# UNUSED, "no_charsmap" empties the precompiled charsmap (the rule name stays), "normalizer_edits"
+# sets normalizer_spec fields the trainer refuses (escape_whitespaces false for unigram); "rules"
+# normalizes with USER_RULES (a normalization_rule_tsv, compiled into a small charsmap).
 FULL_MODELS = [
     ("uni-nmt_nfkc-1k", dict(vocab_size=1000)),
     ("uni-nmt_nfkc-8k", dict(vocab_size=8000)),
@@ -41,9 +43,10 @@ FULL_MODELS = [
                                  control_symbols=["<ctl>"])),
     ("uni-no-prefix-no-extra-ws-2k", dict(vocab_size=2000, add_dummy_prefix=False, remove_extra_whitespaces=False)),
     ("uni-suffix-ws-2k", dict(vocab_size=2000, treat_whitespace_as_suffix=True)),
-    ("uni-no-escape-ws-2k", dict(vocab_size=2000, escape_whitespaces=False, split_by_whitespace=True)),
+    ("uni-no-escape-ws-2k", dict(vocab_size=2000, normalizer_edits=dict(escape_whitespaces=False))),
     ("uni-unused-4k", dict(vocab_size=4000, unused=0.15)),
     ("uni-no-charsmap-2k", dict(vocab_size=2000, no_charsmap=True)),
+    ("uni-user-rules-2k", dict(vocab_size=2000, rules=True)),
     ("bpe-nmt_nfkc-4k", dict(vocab_size=4000, model_type="bpe")),
     ("bpe-identity-1k-bytes", dict(vocab_size=1000, model_type="bpe", normalization_rule_name="identity", byte_fallback=True)),
     ("bpe-nfkc-8k-user", dict(vocab_size=8000, model_type="bpe", normalization_rule_name="nfkc",
@@ -59,10 +62,17 @@ SMALL_MODELS = [
                                          user_defined_symbols=["<sep>", "@@", "ka", "▁to"], unused=0.15)),
     ("uni-identity-suffix-no-extra-ws", dict(vocab_size=300, normalization_rule_name="identity", add_dummy_prefix=False,
                                              remove_extra_whitespaces=False, treat_whitespace_as_suffix=True)),
+    ("uni-user-rules", dict(vocab_size=300, rules=True)),
     ("bpe-identity-unused", dict(vocab_size=300, model_type="bpe", normalization_rule_name="identity", unused=0.15)),
     ("bpe-nfkc_cf-bytes-user", dict(vocab_size=700, model_type="bpe", normalization_rule_name="nfkc_cf", byte_fallback=True,
                                     user_defined_symbols=["<sep>", "ba"])),
 ]
+
+
+# Source code points → replacement, as normalization_rule_tsv writes them: a multi-character key
+# (longest match), a decomposition, a ligature, spaces.
+USER_RULES = [("41", "61"), ("61 62 63", "78"), ("FB01", "66 69"), ("2026", "2E 2E 2E"), ("3000", "20"),
+              ("E9", "65 301"), ("9", "20"), ("4B 41", "20 4B")]
 
 
 def read_lines(path, column=None):
@@ -184,12 +194,19 @@ def train(name, options, text_file, out):
     options = dict(options)
     unused = options.pop("unused", 0)
     no_charsmap = options.pop("no_charsmap", False)
+    edits = options.pop("normalizer_edits", {})
+    if options.pop("rules", False):
+        options["normalization_rule_tsv"] = os.path.join(out, "user-rules.tsv")
+        with open(options["normalization_rule_tsv"], "w") as f:
+            f.write("".join(f"{source}\t{target}\n" for source, target in USER_RULES))
     prefix = os.path.join(out, "models", name)
+    if os.path.exists(prefix + ".model"):  # from an earlier, interrupted run
+        return prefix + ".model"
     spm.SentencePieceTrainer.train(input=text_file, model_prefix=prefix, num_threads=1, minloglevel=2,
                                    input_sentence_size=200000, shuffle_input_sentence=True, seed_sentencepiece_size=100000,
                                    **options)
     os.remove(prefix + ".vocab")
-    if unused or no_charsmap:
+    if unused or no_charsmap or edits:
         proto = model_pb2.ModelProto()
         with open(prefix + ".model", "rb") as f:
             proto.ParseFromString(f.read())
@@ -199,6 +216,8 @@ def train(name, options, text_file, out):
                 piece.type = model_pb2.ModelProto.SentencePiece.UNUSED
         if no_charsmap:
             proto.normalizer_spec.precompiled_charsmap = b""
+        for field, value in edits.items():
+            setattr(proto.normalizer_spec, field, value)
         with open(prefix + ".model", "wb") as f:
             f.write(proto.SerializeToString())
     return prefix + ".model"
