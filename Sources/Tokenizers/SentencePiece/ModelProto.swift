@@ -50,28 +50,28 @@ extension ModelProto {
     /// Parses a serialized `ModelProto`.
     init(serialized bytes: [UInt8]) throws {
         var reader = ProtobufReader(bytes)
-        while !reader.isAtEnd {
-            let (field, wireType) = try reader.readTag()
-            switch (field, wireType) {
-            case (1, .lengthDelimited):
+        try reader.readFields { field, wireType, reader in
+            guard wireType == .lengthDelimited, [1, 2, 3, 5].contains(field) else { return false }
+            let message = ProtobufReader(bytes, range: try reader.readLengthDelimited())
+            switch field {
+            case 1:
                 var piece = Piece()
-                try piece.merge(ProtobufReader(bytes, range: try reader.readLengthDelimited()))
+                try piece.merge(message)
                 pieces.append(piece)
-            case (2, .lengthDelimited):
+            case 2:
                 var spec = trainerSpec ?? TrainerSpec()
-                try spec.merge(ProtobufReader(bytes, range: try reader.readLengthDelimited()))
+                try spec.merge(message)
                 trainerSpec = spec
-            case (3, .lengthDelimited):
+            case 3:
                 var spec = normalizerSpec ?? NormalizerSpec()
-                try spec.merge(ProtobufReader(bytes, range: try reader.readLengthDelimited()))
+                try spec.merge(message)
                 normalizerSpec = spec
-            case (5, .lengthDelimited):
-                var spec = denormalizerSpec ?? NormalizerSpec()
-                try spec.merge(ProtobufReader(bytes, range: try reader.readLengthDelimited()))
-                denormalizerSpec = spec
             default:
-                try reader.skipField(wireType, field: field)
+                var spec = denormalizerSpec ?? NormalizerSpec()
+                try spec.merge(message)
+                denormalizerSpec = spec
             }
+            return true
         }
     }
 }
@@ -79,14 +79,14 @@ extension ModelProto {
 extension ModelProto.Piece {
     mutating func merge(_ message: ProtobufReader) throws {
         var reader = message
-        while !reader.isAtEnd {
-            let (field, wireType) = try reader.readTag()
+        try reader.readFields { field, wireType, reader in
             switch (field, wireType) {
-            case (1, .lengthDelimited): piece = Array(reader.bytes[try reader.readLengthDelimited()])
+            case (1, .lengthDelimited): piece = try reader.readBytes()
             case (2, .fixed32): score = Float(bitPattern: try reader.readFixed32())
             case (3, .varint): type = ModelProto.PieceType(rawValue: Int32(truncatingIfNeeded: try reader.readVarint())) ?? type
-            default: try reader.skipField(wireType, field: field)
+            default: return false
             }
+            return true
         }
     }
 }
@@ -94,17 +94,17 @@ extension ModelProto.Piece {
 extension ModelProto.TrainerSpec {
     mutating func merge(_ message: ProtobufReader) throws {
         var reader = message
-        while !reader.isAtEnd {
-            let (field, wireType) = try reader.readTag()
+        try reader.readFields { field, wireType, reader in
             switch (field, wireType) {
             case (3, .varint):
                 modelType = ModelProto.ModelType(rawValue: Int32(truncatingIfNeeded: try reader.readVarint())) ?? modelType
             case (4, .varint): vocabularySize = Int32(truncatingIfNeeded: try reader.readVarint())
-            case (24, .varint): treatWhitespaceAsSuffix = try reader.readVarint() != 0
-            case (35, .varint): byteFallback = try reader.readVarint() != 0
-            case (44, .lengthDelimited): unknownSurface = Array(reader.bytes[try reader.readLengthDelimited()])
-            default: try reader.skipField(wireType, field: field)
+            case (24, .varint): treatWhitespaceAsSuffix = try reader.readBool()
+            case (35, .varint): byteFallback = try reader.readBool()
+            case (44, .lengthDelimited): unknownSurface = try reader.readBytes()
+            default: return false
             }
+            return true
         }
     }
 }
@@ -112,16 +112,16 @@ extension ModelProto.TrainerSpec {
 extension ModelProto.NormalizerSpec {
     mutating func merge(_ message: ProtobufReader) throws {
         var reader = message
-        while !reader.isAtEnd {
-            let (field, wireType) = try reader.readTag()
+        try reader.readFields { field, wireType, reader in
             switch (field, wireType) {
-            case (1, .lengthDelimited): name = Array(reader.bytes[try reader.readLengthDelimited()])
-            case (2, .lengthDelimited): precompiledCharsmap = Array(reader.bytes[try reader.readLengthDelimited()])
-            case (3, .varint): addDummyPrefix = try reader.readVarint() != 0
-            case (4, .varint): removeExtraWhitespaces = try reader.readVarint() != 0
-            case (5, .varint): escapeWhitespaces = try reader.readVarint() != 0
-            default: try reader.skipField(wireType, field: field)
+            case (1, .lengthDelimited): name = try reader.readBytes()
+            case (2, .lengthDelimited): precompiledCharsmap = try reader.readBytes()
+            case (3, .varint): addDummyPrefix = try reader.readBool()
+            case (4, .varint): removeExtraWhitespaces = try reader.readBool()
+            case (5, .varint): escapeWhitespaces = try reader.readBool()
+            default: return false
             }
+            return true
         }
     }
 }

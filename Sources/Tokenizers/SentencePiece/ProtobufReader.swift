@@ -37,6 +37,25 @@ struct ProtobufReader {
         return (Int(key >> 3), wireType)
     }
 
+    /// Reads every field to the end: `handle` reads the payload of the fields it knows (and
+    /// returns true), the others are skipped.
+    mutating func readFields(_ handle: (_ field: Int, _ wireType: WireType, _ reader: inout ProtobufReader) throws -> Bool) throws {
+        while !isAtEnd {
+            let (field, wireType) = try readTag()
+            if try !handle(field, wireType, &self) { try skipField(wireType, field: field) }
+        }
+    }
+
+    /// The payload of a length-delimited field as bytes (a string or bytes field).
+    mutating func readBytes() throws -> [UInt8] {
+        Array(bytes[try readLengthDelimited()])
+    }
+
+    /// A varint field as a bool, as protobuf reads one: anything but 0 is true.
+    mutating func readBool() throws -> Bool {
+        try readVarint() != 0
+    }
+
     /// A base-128 varint of at most ten bytes.
     mutating func readVarint() throws -> UInt64 {
         let start = position
