@@ -42,6 +42,7 @@ FULL_MODELS = [
     ("uni-user-defined-3k", dict(vocab_size=3000, user_defined_symbols=["<sep>", "@@", "ab", "▁the", "é", "..."],
                                  control_symbols=["<ctl>"])),
     ("uni-no-prefix-no-extra-ws-2k", dict(vocab_size=2000, add_dummy_prefix=False, remove_extra_whitespaces=False)),
+    ("uni-no-extra-ws-2k", dict(vocab_size=2000, remove_extra_whitespaces=False)),
     ("uni-suffix-ws-2k", dict(vocab_size=2000, treat_whitespace_as_suffix=True)),
     ("uni-no-escape-ws-2k", dict(vocab_size=2000, normalizer_edits=dict(escape_whitespaces=False))),
     ("uni-unused-4k", dict(vocab_size=4000, unused=0.15)),

@@ -39,6 +39,32 @@ final class MarianTokenizerTests: XCTestCase {
         }
     }
 
+    /// Random texts (special and language tokens, odd spacing and scripts mixed in) as source and
+    /// as target, and random ids decoded with and without special tokens, against transformers
+    /// (Tests/Fixtures/scripts/make_marian_cases.py).
+    func testRandomCasesGiveTransformersIdsAndTexts() throws {
+        for folder in Self.folders {
+            let tokenizer = try MarianTokenizer(directory: Fixtures.url(folder))
+            let data = try Data(contentsOf: Fixtures.url("marian-cases/\(folder).json"))
+            let cases = try JSONSerialization.jsonObject(with: data) as! [String: [[String: Any]]]
+            var differences: [String] = []
+            for item in cases["encode"]! {
+                let text = item["text"] as! String
+                if tokenizer.encodeSource(text) != item["source"] as! [Int] { differences.append("source \(text.debugDescription)") }
+                if tokenizer.encodeTarget(text) != item["target"] as! [Int] { differences.append("target \(text.debugDescription)") }
+            }
+            for item in cases["decode"]! {
+                let ids = item["ids"] as! [Int]
+                if tokenizer.decodeTarget(ids) != item["skip"] as! String { differences.append("decode \(ids)") }
+                if tokenizer.decodeTarget(ids, skipSpecialTokens: false) != item["keep"] as! String {
+                    differences.append("decode with special tokens \(ids): \(tokenizer.decodeTarget(ids, skipSpecialTokens: false).debugDescription) vs \((item["keep"] as! String).debugDescription)")
+                }
+            }
+            XCTAssertEqual(cases["encode"]!.count + cases["decode"]!.count, 1000)
+            XCTAssertEqual(differences, [], folder)
+        }
+    }
+
     func testSpecialIdsAndVocabularies() throws {
         let shared = try MarianTokenizer(directory: Fixtures.url("opus-mt-tiny"))
         XCTAssertEqual([shared.eosId, shared.unkId, shared.padId], [0, 1, 1073])

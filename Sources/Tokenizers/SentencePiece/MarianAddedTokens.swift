@@ -55,8 +55,8 @@ struct MarianAddedTokens: Sendable {
     /// none is inside another, as Marian's are).
     private func cut(_ text: String) -> [Substring] {
         let utf8 = text.utf8
-        guard let firstBytes = Optional(Set(tokens.compactMap { $0.content.utf8.first })),
-              utf8.contains(where: { firstBytes.contains($0) }) else { return text.isEmpty ? [] : [text[...]] }
+        let firstBytes = Set(tokens.compactMap { $0.content.utf8.first })
+        guard utf8.contains(where: firstBytes.contains) else { return text.isEmpty ? [] : [text[...]] }
         var pieces: [Substring] = []
         var pieceStart = utf8.startIndex
         var position = utf8.startIndex
