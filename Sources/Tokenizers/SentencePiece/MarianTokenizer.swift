@@ -92,7 +92,7 @@ public final class MarianTokenizer: Sendable {
             (0..<model.pieceCount).map { id in
                 let piece = model.pieceBytes(for: id)!
                 let text = String(decoding: piece, as: UTF8.self)
-                return Int32(added.token(content: text[...])?.id ?? vocabulary.id(of: piece) ?? unknown)
+                return Int32(added.token(content: text[...])?.id ?? piece.withUnsafeBufferPointer { vocabulary.id(of: $0) } ?? unknown)
             }
         }
         sourceIds = vocabularyIds(sourceModel, sourceVocabulary, unknown: unkId, added: addedTokens)
@@ -184,13 +184,13 @@ public final class MarianTokenizer: Sendable {
     public func decodeTarget(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
         let model = separateVocabularies ? targetModel : sourceModel
         var text: [UInt8] = []
-        var run: [[UInt8]] = []
+        var run: [ArraySlice<UInt8>] = []
         for id in ids where !(skipSpecialTokens && specialIds.contains(id)) {
-            let token: [UInt8]
+            let token: ArraySlice<UInt8>
             if let added = addedTokens.token(id: id) {
-                token = Array(added.content.utf8)
+                token = Array(added.content.utf8)[...]
             } else if let piece = targetVocabulary.piece(for: id) {
-                token = piece
+                token = piece[...]
             } else if let piece = model.pieceBytes(for: id) {
                 token = piece
             } else {
@@ -209,7 +209,7 @@ public final class MarianTokenizer: Sendable {
         return cleansUpSpaces ? Self.cleanUpTokenization(stripped) : stripped
     }
 
-    private func isSpecialContent(_ token: [UInt8]) -> Bool {
+    private func isSpecialContent(_ token: ArraySlice<UInt8>) -> Bool {
         addedTokens.tokens.contains { specialIds.contains($0.id) && $0.content.utf8.elementsEqual(token) }
     }
 

@@ -12,7 +12,8 @@ struct ModelProto {
     }
 
     struct Piece {
-        var piece: [UInt8] = []
+        /// The piece's bytes, a slice of the serialized model (no copy per piece).
+        var piece: ArraySlice<UInt8> = []
         var score: Float = 0
         var type: PieceType = .normal
     }
@@ -81,7 +82,7 @@ extension ModelProto.Piece {
         var reader = message
         try reader.readFields { field, wireType, reader in
             switch (field, wireType) {
-            case (1, .lengthDelimited): piece = try reader.readBytes()
+            case (1, .lengthDelimited): piece = reader.bytes[try reader.readLengthDelimited()]
             case (2, .fixed32): score = Float(bitPattern: try reader.readFixed32())
             case (3, .varint): type = ModelProto.PieceType(rawValue: Int32(truncatingIfNeeded: try reader.readVarint())) ?? type
             default: return false

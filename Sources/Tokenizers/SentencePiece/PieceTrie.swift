@@ -15,10 +15,8 @@ struct PieceTrie: Sendable {
     static let valueLimit = (1 << 23) - 1
 
     /// Builds the trie of `keys` (non-empty, distinct) with their values (0 ..< valueLimit).
-    init<Keys: Sequence>(_ keys: Keys) where Keys.Element == (key: [UInt8], value: Int) {
-        var builder = Builder()
-        for (key, value) in keys { builder.insert(key, value: value) }
-        (units, rootBase) = builder.layOut()
+    init(_ keys: [(key: ArraySlice<UInt8>, value: Int)]) {
+        (units, rootBase) = Builder.layOut(keys.sorted { $0.key.lexicographicallyPrecedes($1.key) })
     }
 
     /// Calls `body(end, value)` for every key that is a prefix of `text[start...]`, shortest
@@ -62,57 +60,56 @@ struct PieceTrie: Sendable {
 }
 
 extension PieceTrie {
-    /// A plain trie first, then the nodes laid out breadth-first, each at the first base where
-    /// all its children's slots are free.
-    private struct Builder {
+    /// Lays the trie out breadth-first straight from the sorted keys (as darts-clone does): a
+    /// node is a range of keys sharing a prefix, its children the distinct next bytes, each
+    /// placed at the first base where all its children's slots are free.
+    private enum Builder {
         struct Node {
-            var children: [(label: UInt8, node: Int)] = []
-            var value = -1
-        }
-        var nodes = [Node()]
-
-        mutating func insert(_ key: [UInt8], value: Int) {
-            precondition(!key.isEmpty && (0..<PieceTrie.valueLimit).contains(value))
-            var node = 0
-            for byte in key {
-                if let child = nodes[node].children.first(where: { $0.label == byte })?.node {
-                    node = child
-                } else {
-                    nodes.append(Node())
-                    nodes[node].children.append((byte, nodes.count - 1))
-                    node = nodes.count - 1
-                }
-            }
-            nodes[node].value = value
+            var keys: Range<Int>
+            var depth: Int
+            /// The node's own slot, whose base field is set when its children are placed (-1: the root).
+            var slot: Int
         }
 
-        func layOut() -> (units: [UInt64], rootBase: Int) {
+        static func layOut(_ keys: [(key: ArraySlice<UInt8>, value: Int)]) -> (units: [UInt64], rootBase: Int) {
             var slots = Slots()
-            var base = [Int](repeating: -1, count: nodes.count)
-            var position = [Int](repeating: -1, count: nodes.count)
-            var queue = [0]
+            var childless: [Int] = []
+            var rootBase = -1
+            var queue = [Node(keys: 0..<keys.count, depth: 0, slot: -1)]
+            var children: [(label: UInt8, keys: Range<Int>)] = []
             var head = 0
             while head < queue.count {
                 let node = queue[head]
                 head += 1
-                let children = nodes[node].children.sorted { $0.label < $1.label }
-                guard !children.isEmpty else { continue }
-                let chosen = slots.findBase(labels: children.map(\.label))
-                base[node] = chosen
-                for (label, child) in children {
-                    let at = chosen ^ Int(label)
-                    position[child] = at
-                    slots.take(at, unit: 0x100 | UInt64(label) | UInt64(nodes[child].value + 1) << 9)
-                    queue.append(child)
+                // Keys that end here come first in sorted order; the rest group by their next byte.
+                children.removeAll(keepingCapacity: true)
+                for index in node.keys where keys[index].key.count > node.depth {
+                    let byte = keys[index].key[keys[index].key.startIndex + node.depth]
+                    if let last = children.last, last.label == byte {
+                        children[children.count - 1].keys = last.keys.lowerBound..<index + 1
+                    } else {
+                        children.append((byte, index..<index + 1))
+                    }
+                }
+                guard !children.isEmpty else {
+                    childless.append(node.slot)
+                    continue
+                }
+                let base = slots.findBase(labels: children.map(\.label))
+                if node.slot < 0 { rootBase = base } else { slots.units[node.slot] |= UInt64(base) << 32 }
+                for (label, range) in children {
+                    let slot = base ^ Int(label)
+                    let first = keys[range.lowerBound]
+                    let value = first.key.count == node.depth + 1 ? first.value + 1 : 0
+                    slots.take(slot, unit: 0x100 | UInt64(label) | UInt64(value) << 9)
+                    queue.append(Node(keys: range, depth: node.depth + 1, slot: slot))
                 }
             }
             // Nodes without children all lead to one block that no node ever fills.
             let dead = slots.units.count
             var units = slots.units + [UInt64](repeating: 0, count: 256)
-            for node in 1..<nodes.count {
-                units[position[node]] |= UInt64(base[node] >= 0 ? base[node] : dead) << 32
-            }
-            return (units, base[0] >= 0 ? base[0] : dead)
+            for slot in childless where slot >= 0 { units[slot] |= UInt64(dead) << 32 }
+            return (units, rootBase >= 0 ? rootBase : dead)
         }
     }
 

@@ -76,7 +76,7 @@ extension SentencePieceModel {
     /// unknown piece the normalized text it covers.
     public func tokenBytes(_ token: Token, in encoding: Encoding) -> ArraySlice<UInt8> {
         if types[Int(token.id)] == .unknown { return encoding.normalized[Int(token.start)..<Int(token.end)] }
-        return pieces[Int(token.id)][...]
+        return pieces[Int(token.id)]
     }
 
     /// The ids of `text`, as `SentencePieceProcessor.encode(text)`.
@@ -121,14 +121,14 @@ extension SentencePieceModel {
     /// The text of `pieces`, as `SentencePieceProcessor.decode_pieces(pieces)`: a piece that is
     /// not in the model passes through as it is.
     public func decode(pieces: [String]) -> String {
-        String(decoding: decode(pieceBytes: pieces.map { Array($0.utf8) }), as: UTF8.self)
+        String(decoding: decode(pieceBytes: pieces.map { Array($0.utf8)[...] }), as: UTF8.self)
     }
 
     /// SentencePiece's Decode: control pieces vanish, `<unk>` becomes the unknown surface, runs of
     /// byte pieces are joined into UTF-8 (U+FFFD for each byte that does not fit), "▁" becomes
     /// a space, and the first piece loses a leading "▁" that the normalizer put there — every
     /// piece up to the first text when extra whitespace is removed.
-    func decode(pieceBytes pieces: [[UInt8]]) -> [UInt8] {
+    func decode(pieceBytes pieces: [ArraySlice<UInt8>]) -> [UInt8] {
         let ids = pieces.map { id(forPiece: $0) }
         var text: [UInt8] = []
         var byteStart = 0
@@ -165,10 +165,10 @@ extension SentencePieceModel {
     }
 
     /// One non-byte piece's text, and whether it consumed the normalizer's leading "▁".
-    private func decodePiece(_ piece: [UInt8], id: Int, atStart: Bool) -> (ArraySlice<UInt8>, Bool) {
+    private func decodePiece(_ piece: ArraySlice<UInt8>, id: Int, atStart: Bool) -> (ArraySlice<UInt8>, Bool) {
         if isControl(id) { return ([], false) }
-        if isUnknown(id) { return (piece == pieces[id] ? unknownSurface[...] : piece[...], false) }
-        var rest = piece[...]
+        if isUnknown(id) { return (piece == pieces[id] ? unknownSurface[...] : piece, false) }
+        var rest = piece
         var consumedSpace = false
         if atStart && (addDummyPrefix || removeExtraWhitespaces) {
             consumedSpace = rest.starts(with: SentencePieceUTF8.spaceSymbol)
@@ -198,7 +198,8 @@ extension SentencePieceModel {
 /// `<0xHH>` pieces: the byte they stand for.
 enum PieceBytes {
     /// The byte a piece `<0xHH>` (two upper-case hex digits, as SentencePiece writes them) stands for.
-    static func byte(ofPiece text: [UInt8]) -> UInt8? {
+    static func byte(ofPiece piece: ArraySlice<UInt8>) -> UInt8? {
+        let text = Array(piece.prefix(7))
         guard text.count == 6, text[0] == UInt8(ascii: "<"), text[1] == UInt8(ascii: "0"), text[2] == UInt8(ascii: "x"),
               text[5] == UInt8(ascii: ">") else { return nil }
         func digit(_ byte: UInt8) -> UInt8? {

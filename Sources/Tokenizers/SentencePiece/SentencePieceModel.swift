@@ -12,7 +12,7 @@ import Foundation
 public final class SentencePieceModel: Sendable {
     /// Where the model came from (a path, or `<memory>`), for error messages.
     public let source: String
-    let pieces: [[UInt8]]
+    let pieces: [ArraySlice<UInt8>]
     let types: [ModelProto.PieceType]
     /// CONTROL, UNKNOWN and BYTE pieces, which SentencePiece keeps apart from the others.
     let reserved: ByteKeyTable<Int32>
@@ -101,7 +101,7 @@ public final class SentencePieceModel: Sendable {
     public var pieceCount: Int { pieces.count }
 
     /// The bytes of piece `id`'s text (nil for an id out of range).
-    public func pieceBytes(for id: Int) -> [UInt8]? {
+    public func pieceBytes(for id: Int) -> ArraySlice<UInt8>? {
         pieces.indices.contains(id) ? pieces[id] : nil
     }
 
@@ -111,7 +111,7 @@ public final class SentencePieceModel: Sendable {
     }
 
     /// The id of a piece as SentencePiece's PieceToId gives it: `unknownId` for text that is no piece.
-    public func id(forPiece bytes: [UInt8]) -> Int {
+    public func id(forPiece bytes: ArraySlice<UInt8>) -> Int {
         bytes.withUnsafeBufferPointer { Self.pieceToId($0, reserved: reserved, trie: trie, unknownId: unknownId) }
     }
 
@@ -128,7 +128,7 @@ public final class SentencePieceModel: Sendable {
 /// The pieces of a model sorted into SentencePiece's two tables, checked as SentencePiece checks
 /// them when it loads a model (model_interface.cc, InitializePieces).
 private struct PieceTable {
-    var reserved = ByteKeyTable<Int32>()
+    var reserved: ByteKeyTable<Int32>
     var trie: PieceTrie
     var userDefined: PieceTrie?
     var unknownId: Int
@@ -137,29 +137,28 @@ private struct PieceTable {
 
     init(proto: ModelProto, byteFallback: Bool, source: String) throws {
         func failure(_ message: String) -> TokenizerError { TokenizerError(source: source, message: message) }
-        func quoted(_ bytes: [UInt8]) -> String { JSON.quoted(String(decoding: bytes, as: UTF8.self)) }
+        func quoted(_ bytes: ArraySlice<UInt8>) -> String { JSON.quoted(String(decoding: bytes, as: UTF8.self)) }
         guard proto.pieces.count < PieceTrie.valueLimit else {
             throw failure("\(proto.pieces.count) pieces, more than nmt supports (\(PieceTrie.valueLimit - 1))")
         }
-        var segmenting = ByteKeyTable<Int32>()
-        var userDefinedPieces: [[UInt8]] = []
+        var reserved = ByteKeyTable<Int32>()
+        var segmenting: [(key: ArraySlice<UInt8>, value: Int)] = []
+        var userDefinedPieces: [(key: ArraySlice<UInt8>, value: Int)] = []
         var unknownId: Int? = nil
         var byteIds = [Int32](repeating: -1, count: 256)
         for (id, piece) in proto.pieces.enumerated() {
             let text = piece.piece
             guard !text.isEmpty else { throw failure("piece \(id) is empty") }
-            let isSegmenting = piece.type == .normal || piece.type == .userDefined || piece.type == .unused
-            if isSegmenting {
+            if piece.type == .normal || piece.type == .userDefined || piece.type == .unused {
                 // SentencePiece's tries take C strings: a NUL would silently cut the piece short.
                 guard !text.contains(0) else { throw failure("piece \(id) \(quoted(text)) contains a NUL byte") }
-            }
-            let (index, inserted) = isSegmenting ? segmenting.insert(key: text, Int32(id)) : reserved.insert(key: text, Int32(id))
-            guard inserted else {
-                let first = isSegmenting ? segmenting.values[index] : reserved.values[index]
-                throw failure("piece \(id) \(quoted(text)) is already piece \(first)")
+                segmenting.append((text, id))
+            } else {
+                let (index, inserted) = text.withUnsafeBufferPointer { reserved.insert($0, Int32(id)) }
+                guard inserted else { throw failure("piece \(id) \(quoted(text)) is already piece \(reserved.values[index])") }
             }
             switch piece.type {
-            case .userDefined: userDefinedPieces.append(text)
+            case .userDefined: userDefinedPieces.append((text, 0))
             case .unknown:
                 if let unknownId { throw failure("pieces \(unknownId) and \(id) are both of type UNKNOWN") }
                 unknownId = id
@@ -172,6 +171,11 @@ private struct PieceTable {
             default: break
             }
         }
+        // A piece defined twice: equal keys are neighbours once sorted, the first definition first.
+        segmenting.sort { $0.key == $1.key ? $0.value < $1.value : $0.key.lexicographicallyPrecedes($1.key) }
+        for (first, second) in zip(segmenting, segmenting.dropFirst()) where first.key == second.key {
+            throw failure("piece \(second.value) \(quoted(second.key)) is already piece \(first.value)")
+        }
         guard let unknownId else { throw failure("no piece of type UNKNOWN (the <unk> piece)") }
         if byteFallback {
             if let missing = byteIds.firstIndex(of: -1) {
@@ -180,8 +184,9 @@ private struct PieceTable {
             self.byteIds = byteIds
         }
         self.unknownId = unknownId
-        hasSegmentingPieces = segmenting.count > 0
-        trie = PieceTrie((0..<segmenting.count).map { (Array(segmenting.key(at: $0)), Int(segmenting.values[$0])) })
-        userDefined = userDefinedPieces.isEmpty ? nil : PieceTrie(userDefinedPieces.map { ($0, 0) })
+        self.reserved = reserved
+        hasSegmentingPieces = !segmenting.isEmpty
+        trie = PieceTrie(segmenting)
+        userDefined = userDefinedPieces.isEmpty ? nil : PieceTrie(userDefinedPieces)
     }
 }

@@ -29,8 +29,8 @@ struct UnigramSegmenter: Sendable {
         scores = pieces.map { piece in
             piece.type == .userDefined ? Float(Double(Float(piece.piece.count) * maxScore) - 0.1) : piece.score
         }
-        trie = PieceTrie(pieces.enumerated().lazy.filter { $0.element.type == .normal || $0.element.type == .userDefined }
-            .map { ($0.element.piece, $0.offset) })
+        trie = PieceTrie(pieces.indices.filter { pieces[$0].type == .normal || pieces[$0].type == .userDefined }
+            .map { (pieces[$0].piece, $0) })
         self.unknownId = unknownId
         unknownScore = minScore - 10
     }
