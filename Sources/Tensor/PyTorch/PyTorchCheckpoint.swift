@@ -236,10 +236,15 @@ public struct PyTorchCheckpoint: Sendable {
 /// What a model loader needs from a file of named tensors: `model.safetensors` and
 /// `pytorch_model.bin` alike.
 public protocol NamedTensorFile: Sendable {
+    /// The tensor names, in the file's order.
     var names: [String] { get }
+    /// The shape of tensor `name`; an error names the file and the tensor.
     func shape(_ name: String) throws -> [Int]
+    /// A floating-point tensor's values as `Float`, row-major.
     func floats(_ name: String) throws -> [Float]
+    /// The same, straight into `buffer` (exactly the tensor's element count).
     func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// An integer tensor's values, row-major.
     func int64s(_ name: String) throws -> [Int64]
 }
 

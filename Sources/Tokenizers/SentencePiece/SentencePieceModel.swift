@@ -115,8 +115,11 @@ public final class SentencePieceModel: Sendable {
         bytes.withUnsafeBufferPointer { Self.pieceToId($0, reserved: reserved, trie: trie, unknownId: unknownId) }
     }
 
+    /// Whether `id` is a CONTROL piece (`<s>`, `</s>`): never produced by encoding, invisible in decoding.
     public func isControl(_ id: Int) -> Bool { types.indices.contains(id) && types[id] == .control }
+    /// Whether `id` is the UNKNOWN piece (`<unk>`).
     public func isUnknown(_ id: Int) -> Bool { types.indices.contains(id) && types[id] == .unknown }
+    /// Whether `id` is a BYTE piece (`<0x00>` … `<0xFF>`, byte-fallback models).
     public func isByte(_ id: Int) -> Bool { types.indices.contains(id) && types[id] == .byte }
 
     static func pieceToId(_ bytes: UnsafeBufferPointer<UInt8>, reserved: ByteKeyTable<Int32>, trie: PieceTrie, unknownId: Int) -> Int {
