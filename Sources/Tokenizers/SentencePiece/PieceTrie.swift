@@ -38,6 +38,24 @@ struct PieceTrie: Sendable {
         }
     }
 
+    /// Walks `bytes` from the node whose children start at `base` (`rootBase` for the root):
+    /// the base of the node reached and the value of the key that ends there (or -1), or nil
+    /// when no key continues that way.
+    @inline(__always)
+    func walk(from base: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> (base: Int, value: Int)? {
+        units.withUnsafeBufferPointer { units in
+            var base = base
+            var stored = 0
+            for byte in bytes {
+                let unit = units[base ^ Int(byte)]
+                guard unit & 0x1FF == 0x100 | UInt64(byte) else { return nil }
+                stored = Int((unit >> 9) & 0x7F_FFFF)
+                base = Int(unit >> 32)
+            }
+            return (base, stored - 1)
+        }
+    }
+
     /// Whether some key starts with `byte`.
     func startsKey(_ byte: UInt8) -> Bool {
         units[rootBase ^ Int(byte)] & 0x1FF == 0x100 | UInt64(byte)

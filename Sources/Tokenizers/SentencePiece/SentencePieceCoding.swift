@@ -10,6 +10,7 @@ extension SentencePieceModel {
         public internal(set) var tokens: [Token] = []
         var raw: [RawPiece] = []
         var ends: [UnigramSegmenter.PathEnd] = []
+        var bpe = BPESegmenter.Scratch()
 
         public init() {}
     }
@@ -52,7 +53,7 @@ extension SentencePieceModel {
         encoding.normalized.withUnsafeBufferPointer { normalized in
             switch segmenter {
             case .unigram(let unigram): unigram.segment(normalized, ends: &encoding.ends, into: &encoding.raw)
-            case .bpe(let bpe): bpe.segment(normalized, into: &encoding.raw)
+            case .bpe(let bpe): bpe.segment(normalized, scratch: &encoding.bpe, into: &encoding.raw)
             }
         }
         // Adjacent unknown pieces become one; with byte fallback each becomes its bytes.

@@ -89,7 +89,8 @@ public final class SentencePieceModel: Sendable {
         case .bpe:
             let (reserved, trie, unknownId) = (table.reserved, table.trie, table.unknownId)
             segmenter = .bpe(BPESegmenter(pieces: table.trie, userDefined: table.userDefined, scores: proto.pieces.map(\.score),
-                                          types: types, pieceToId: { Self.pieceToId($0, reserved: reserved, trie: trie, unknownId: unknownId) }))
+                                          types: types, pieceToId: { Self.pieceToId($0, reserved: reserved, trie: trie, unknownId: unknownId) },
+                                          reservedCanMatch: table.reservedCanMatch, unknownId: unknownId))
         case .word, .character:
             throw failure("model_type \(trainerSpec.modelType == .word ? "WORD" : "CHAR") is not supported (nmt reads unigram and BPE models)")
         }
@@ -137,6 +138,8 @@ private struct PieceTable {
     var unknownId: Int
     var byteIds: [Int32] = []
     var hasSegmentingPieces: Bool
+    /// Whether a reserved piece is one character long or has a segmenting piece's text.
+    var reservedCanMatch = false
 
     init(proto: ModelProto, byteFallback: Bool, source: String) throws {
         func failure(_ message: String) -> TokenizerError { TokenizerError(source: source, message: message) }
@@ -189,7 +192,17 @@ private struct PieceTable {
         self.unknownId = unknownId
         self.reserved = reserved
         hasSegmentingPieces = !segmenting.isEmpty
+        for index in 0..<reserved.count {
+            let text = Array(reserved.key(at: index))
+            let isOneCharacter = SentencePieceUTF8.characterLength(lead: text[0]) >= text.count
+            if isOneCharacter || segmenting.contains(where: { $0.key.elementsEqual(text) }) { reservedCanMatch = true }
+        }
         trie = PieceTrie(segmenting)
+        for index in 0..<reserved.count {
+            let text = Array(reserved.key(at: index))
+            let isOneCharacter = SentencePieceUTF8.characterLength(lead: text[0]) >= text.count
+            if isOneCharacter || text.withUnsafeBufferPointer({ trie.value(of: $0) }) != nil { reservedCanMatch = true }
+        }
         userDefined = userDefinedPieces.isEmpty ? nil : PieceTrie(userDefinedPieces)
     }
 }
