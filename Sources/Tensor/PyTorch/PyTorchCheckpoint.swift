@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// A malformed or refused `pytorch_model.bin`: one line naming the file and what is wrong.
 public struct PyTorchCheckpointError: Error, CustomStringConvertible, Equatable {
@@ -49,7 +50,7 @@ public struct PyTorchCheckpoint: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw PyTorchCheckpointError(url.path, "cannot read the file: \(error.localizedDescription)")
+            throw PyTorchCheckpointError(url.path, "cannot read the file: \(FileError.reason(for: error, at: url))")
         }
         try self.init(data: data, source: url.path)
     }
@@ -89,7 +90,7 @@ public struct PyTorchCheckpoint: Sendable {
         }
         var storageTypes: [String: SafeTensorsDType] = [:]
         return try tensors.map { name, tensor in
-            func tensorFailure(_ message: String) -> PyTorchCheckpointError { failure("tensor \(jsonQuoted(name)): \(message)") }
+            func tensorFailure(_ message: String) -> PyTorchCheckpointError { failure("tensor \(JSON.quoted(name)): \(message)") }
             let storage = tensor.storage
             let path = "data/\(storage.key)"
             guard let entry = archive.entry(folder + path) else { throw tensorFailure("its storage \(path) is not in the archive") }
@@ -137,7 +138,7 @@ public struct PyTorchCheckpoint: Sendable {
 
     /// The entry called `name`, or an error naming it and the file.
     public func entry(_ name: String) throws -> Entry {
-        guard let entry = entries[name] else { throw PyTorchCheckpointError(source, "tensor \(jsonQuoted(name)): no such tensor in the file") }
+        guard let entry = entries[name] else { throw PyTorchCheckpointError(source, "tensor \(JSON.quoted(name)): no such tensor in the file") }
         return entry
     }
 
@@ -159,7 +160,7 @@ public struct PyTorchCheckpoint: Sendable {
     public func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let entry = try floatingPointEntry(name)
         guard buffer.count == entry.elementCount else {
-            throw PyTorchCheckpointError(source, "tensor \(jsonQuoted(name)): destination holds \(buffer.count) floats but the tensor has \(entry.elementCount) (shape \(entry.shape))")
+            throw PyTorchCheckpointError(source, "tensor \(JSON.quoted(name)): destination holds \(buffer.count) floats but the tensor has \(entry.elementCount) (shape \(entry.shape))")
         }
         convertFloats(entry, into: buffer)
     }
@@ -168,7 +169,7 @@ public struct PyTorchCheckpoint: Sendable {
     public func int64s(_ name: String) throws -> [Int64] {
         let entry = try entry(name)
         guard !entry.dtype.isFloatingPoint else {
-            throw PyTorchCheckpointError(source, "tensor \(jsonQuoted(name)): is \(entry.dtype.rawValue), not an integer tensor (I64 or I32)")
+            throw PyTorchCheckpointError(source, "tensor \(JSON.quoted(name)): is \(entry.dtype.rawValue), not an integer tensor (I64 or I32)")
         }
         var values: [Int64] = []
         values.reserveCapacity(entry.elementCount)
@@ -183,7 +184,7 @@ public struct PyTorchCheckpoint: Sendable {
     private func floatingPointEntry(_ name: String) throws -> Entry {
         let entry = try entry(name)
         guard entry.dtype.isFloatingPoint else {
-            throw PyTorchCheckpointError(source, "tensor \(jsonQuoted(name)): is \(entry.dtype.rawValue), not a floating-point tensor")
+            throw PyTorchCheckpointError(source, "tensor \(JSON.quoted(name)): is \(entry.dtype.rawValue), not a floating-point tensor")
         }
         return entry
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// The tokenizer of a Hugging Face Marian folder (an OPUS-MT snapshot): `source.spm` and
 /// `target.spm` with `vocab.json` (and `target_vocab.json` when the vocabularies are separate),

@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// What a Marian folder's tokenizer_config.json says (transformers' defaults when the file or a
 /// key is missing): the special tokens, the added tokens, whether the vocabularies are separate.

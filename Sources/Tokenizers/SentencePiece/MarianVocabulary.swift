@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// A Marian `vocab.json` (or `target_vocab.json`): piece → id, as transformers' MarianTokenizer
 /// loads it with `json.load` — a key given twice keeps its last id, the reverse map gives each id
@@ -29,13 +30,16 @@ struct MarianVocabulary: Sendable {
         self.source = source
         var ids = ByteKeyTable<Int32>(capacity: members.count)
         for (key, value) in members {
-            guard case .number(let number) = value, number >= 0, number < Double(Int32.max), number.rounded() == number else {
-                let found: String
-                if case .number(let number) = value { found = number.rounded() == number && abs(number) < 1e15 ? "\(Int(number))" : "\(number)" } else { found = value.kind }
+            // An id written as a whole number, however spelled (`7`, `7.0`, `7e0`: json.load reads
+            // the last two as floats, which transformers uses as the same ids).
+            guard case .number(let number) = value, number.double >= 0, number.double < Double(Int32.max),
+                  number.double.rounded() == number.double else {
+                let found = if case .number(let number) = value { number.text } else { value.kind }
                 throw TokenizerError(source: source, message: "the id of \(JSON.quoted(key)) is \(found), not a non-negative whole number")
             }
-            let (index, inserted) = ids.insert(key: key.utf8, Int32(number))
-            if !inserted { ids.setValue(Int32(number), at: index) }
+            let id = Int32(number.double)
+            let (index, inserted) = ids.insert(key: key.utf8, id)
+            if !inserted { ids.setValue(id, at: index) }
         }
         var pieces = [[UInt8]?](repeating: nil, count: Int(ids.values.max() ?? -1) + 1)
         for index in 0..<ids.count { pieces[Int(ids.values[index])] = Array(ids.key(at: index)) }

@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// A SentencePiece model (`.spm`, `.model`): text ↔ pieces exactly as the `sentencepiece`
 /// library encodes and decodes, for unigram and BPE models (docs/formats.md lists the fields read).
