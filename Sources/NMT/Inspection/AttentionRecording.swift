@@ -40,7 +40,7 @@ public struct AttentionRecording {
     public let decoderSelfAttention: [Tensor]
     /// Per layer (H, T, S).
     public let crossAttention: [Tensor]
-    /// (T, V): the scores of the token after each decoder position.
+    /// (T, Vt): the scores of the token after each decoder position.
     public let logits: Tensor
     /// EOS and the start (pad) token: each a word of its own, and never aligned.
     public let specialIds: Set<Int>
@@ -58,7 +58,7 @@ public struct AttentionRecording {
         let T = decoderInputIds.count
         let encoded = model.encode(SourceBatch(sequences: [sourceIds], padId: config.padId), tape: tape)
         let decoded = model.decode(inputIds: decoderInputIds.map(Int32.init), batch: 1, length: T, encoderOutput: encoded, tape: tape)
-        logits = model.logits(decoded.hidden, tape: tape).reshaped([T, config.vocabularySize])
+        logits = model.logits(decoded.hidden, tape: tape).reshaped([T, config.targetVocabularySize])
         // A batch of one: drop B.
         let unbatched = { (t: Tensor) in t.reshaped(Array(t.shape.dropFirst())) }
         encoderSelfAttention = encoded.selfAttention.map(unbatched)

@@ -79,7 +79,7 @@ public struct Walkthrough {
 
         let D = config.modelWidth, shown = min(Self.shownDimensions, D)
         sourcePieces = recording.sourceIds.enumerated().map { position, id in
-            let embedding = UnsafeBufferPointer(start: model.embedding.data + id * D, count: D).map { $0 * model.embeddingScale }
+            let embedding = UnsafeBufferPointer(start: model.encoderEmbedding.data + id * D, count: D).map { $0 * model.embeddingScale }
             let sinusoid = Array(UnsafeBufferPointer(start: model.positionTable.data + position * D, count: D))
             return SourcePiece(piece: source.pieces[position], id: id,
                                embedding: Array(embedding.prefix(shown)), embeddingNorm: Self.norm(embedding),
@@ -98,7 +98,7 @@ public struct Walkthrough {
             return OutputWordAttention(word: word, sources: top.map { WeightedToken(token: cross.columns[$0], weight: row[$0]) })
         }
 
-        let V = config.vocabularySize
+        let V = config.targetVocabularySize
         generation = recording.outputIds.indices.map { t in
             let z = recording.logits.data + t * V
             let logNormalizer = Kernels.logSumExp(z, count: V)

@@ -25,6 +25,9 @@ public enum CheckpointAveraging {
     static func architecture(_ config: ModelConfig) -> KeyValuePairs<String, String> {
         [
             "vocab_size": String(config.vocabularySize),
+            "decoder_vocab_size": String(config.targetVocabularySize),
+            "share_encoder_decoder_embeddings": String(config.sharesEmbeddings),
+            "tie_word_embeddings": String(config.tiesOutputProjection),
             "d_model": String(config.modelWidth),
             "encoder_layers": String(config.encoderLayers),
             "decoder_layers": String(config.decoderLayers),

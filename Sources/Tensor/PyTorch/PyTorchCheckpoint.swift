@@ -237,6 +237,8 @@ public struct PyTorchCheckpoint: Sendable {
 /// What a model loader needs from a file of named tensors: `model.safetensors` and
 /// `pytorch_model.bin` alike.
 public protocol NamedTensorFile: Sendable {
+    /// The file's path (or what the bytes came from), for messages.
+    var source: String { get }
     /// The tensor names, in the file's order.
     var names: [String] { get }
     /// The shape of tensor `name`; an error names the file and the tensor.
@@ -251,3 +253,8 @@ public protocol NamedTensorFile: Sendable {
 
 extension SafeTensorsFile: NamedTensorFile {}
 extension PyTorchCheckpoint: NamedTensorFile {}
+
+extension NamedTensorFile {
+    /// The shape of tensor `name`, or nil when the file has no such tensor.
+    public func shapeIfPresent(_ name: String) -> [Int]? { try? shape(name) }
+}
