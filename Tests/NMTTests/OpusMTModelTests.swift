@@ -162,4 +162,28 @@ final class OpusMTModelTests: XCTestCase {
             XCTAssertFalse("\($0)".contains("\n"))
         }
     }
+
+    /// A folder with tokenizer.json gets nmt's BPE tokenizer; one with source.spm and vocab.json
+    /// (and no tokenizer.json) gets MarianTokenizer; both serve the translator the same way.
+    func testModelDirectoryPicksItsTokenizer() throws {
+        let bpe = try ModelDirectory.loadTokenizer(from: Fixtures.url("bpe-tatoeba-4k"))
+        XCTAssertTrue(bpe is Tokenizer)
+        let text = "I am a student."
+        let plain = bpe as! Tokenizer
+        XCTAssertEqual(bpe.encodeSource(text), plain.encode(text) + [plain.eosId])
+        XCTAssertEqual(bpe.sourceTokens(text).map(\.piece), plain.encodeWithPieces(text).pieces)
+        for folder in Self.folders {
+            let tokenizer = try ModelDirectory.loadTokenizer(from: Fixtures.url("\(folder)/pytorch"))
+            let marian = try XCTUnwrap(tokenizer as? MarianTokenizer)
+            XCTAssertEqual(tokenizer.targetVocabularySize, marian.targetVocabularySize)
+            // Source ids spell back to the source text through the source side.
+            let ids = marian.encodeSource(text)
+            XCTAssertEqual(marian.decodeSource(ids), text)
+            let translator = try Translator(directory: Fixtures.url("\(folder)/pytorch"))
+            let cases = try cases(folder)
+            let output = translator.translate(cases.map(\.source), options: SearchOptions(beamSize: 4, maxNewTokens: 40))
+            XCTAssertEqual(output.map { $0[0].text }, cases.map(\.beam4_text), folder)
+            XCTAssertEqual(output[0][0].tokens, output[0][0].ids.map { marian.targetPiece(for: $0)! })
+        }
+    }
 }

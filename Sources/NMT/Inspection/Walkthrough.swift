@@ -106,8 +106,8 @@ public struct Walkthrough {
             let ranked = (0..<V).filter { $0 != config.padId }.sorted { z[$0] > z[$1] }.prefix(Self.candidateCount)
             let chosen = recording.outputIds[t]
             return GenerationStep(
-                outputSoFar: tokenizer.decode(Array(recording.outputIds[..<t])),
-                candidates: ranked.map { WeightedToken(token: tokenizer.piece(for: $0) ?? "<\($0)>", weight: probability($0)) },
+                outputSoFar: tokenizer.decodeTarget(Array(recording.outputIds[..<t]), skipSpecialTokens: true),
+                candidates: ranked.map { WeightedToken(token: tokenizer.targetPiece(for: $0) ?? "<\($0)>", weight: probability($0)) },
                 chosen: WeightedToken(token: outputs.pieces[t], weight: probability(chosen)))
         }
     }

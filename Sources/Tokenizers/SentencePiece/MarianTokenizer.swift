@@ -183,14 +183,24 @@ public final class MarianTokenizer: Sendable {
     /// The text of target ids: `MarianTokenizer.decode(ids, skip_special_tokens:)`. Ids that
     /// neither the vocabulary nor the SentencePiece model has are skipped (transformers fails).
     public func decodeTarget(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
-        let model = separateVocabularies ? targetModel : sourceModel
+        decode(ids, vocabulary: targetVocabulary, model: separateVocabularies ? targetModel : sourceModel,
+               skipSpecialTokens: skipSpecialTokens)
+    }
+
+    /// The text of source ids, by the same rules through the source vocabulary and `source.spm`
+    /// (for showing source tokens as words; transformers has no such call).
+    public func decodeSource(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+        decode(ids, vocabulary: sourceVocabulary, model: sourceModel, skipSpecialTokens: skipSpecialTokens)
+    }
+
+    private func decode(_ ids: [Int], vocabulary: MarianVocabulary, model: SentencePieceModel, skipSpecialTokens: Bool) -> String {
         var text: [UInt8] = []
         var run: [ArraySlice<UInt8>] = []
         for id in ids where !(skipSpecialTokens && specialIds.contains(id)) {
             let token: ArraySlice<UInt8>
             if let added = addedTokens.token(id: id) {
                 token = Array(added.content.utf8)[...]
-            } else if let piece = targetVocabulary.piece(for: id) {
+            } else if let piece = vocabulary.piece(for: id) {
                 token = piece[...]
             } else if let piece = model.pieceBytes(for: id) {
                 token = piece
