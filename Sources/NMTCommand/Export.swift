@@ -9,8 +9,11 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a model directory again, with its weights in float32 or float16.",
         discussion: """
-            Copies config.json, tokenizer.json and the weights (generation_config.json is written \
-            anew). float16 halves the file; nmt and transformers read it back as float32.
+            Copies config.json, the tokenizer (tokenizer.json, or an OPUS-MT folder's source.spm, \
+            target.spm, vocab.json, target_vocab.json, tokenizer_config.json and \
+            special_tokens_map.json) and the weights, as model.safetensors whether they were read \
+            from it or from pytorch_model.bin (generation_config.json is written anew). float16 \
+            halves the file; nmt and transformers read it back as float32.
 
               nmt export runs/tatoeba --output models/en-fr --dtype f16
             """
@@ -30,8 +33,13 @@ struct Export: ParsableCommand {
     func run() throws {
         let source = URL(fileURLWithPath: model)
         let translator = try Translator(directory: source)
-        let tokenizerJSON = try Data(contentsOf: source.appendingPathComponent(ModelDirectory.tokenizerFile))
-        try ModelDirectory.save(translator.model, to: URL(fileURLWithPath: output), tokenizerJSON: tokenizerJSON,
+        let destination = URL(fileURLWithPath: output)
+        var tokenizerJSON: Data?
+        if !ModelDirectory.hasMarianTokenizer(source) {
+            tokenizerJSON = try Data(contentsOf: source.appendingPathComponent(ModelDirectory.tokenizerFile))
+        }
+        try ModelDirectory.save(translator.model, to: destination, tokenizerJSON: tokenizerJSON,
                                 weightType: dtype == .f16 ? .f16 : .f32)
+        try ModelDirectory.copyMarianTokenizerFiles(from: source, to: destination)
     }
 }
