@@ -130,6 +130,38 @@ final class OpusMTCommandTests: XCTestCase {
         XCTAssertFalse(ids[0].isEmpty)
         // Without the token the folder translates as the original one does.
         XCTAssertEqual(ids[1], Array(try expected("opus-mt-tiny").generate[0].greedy_ids.dropFirst()))
+        // With it, as transformers does (when its Python is here).
+        let python = "/root/REF/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { return }
+        let script = """
+            import sys, json, warnings
+            warnings.filterwarnings("ignore")
+            from transformers import MarianMTModel, MarianTokenizer
+            folder, text = sys.argv[1], sys.argv[2]
+            tokenizer = MarianTokenizer.from_pretrained(folder)
+            model = MarianMTModel.from_pretrained(folder).eval()
+            batch = tokenizer([text], return_tensors="pt")
+            out = model.generate(**batch, num_beams=1, do_sample=False, max_new_tokens=40)
+            print(json.dumps({"input": batch.input_ids[0].tolist(), "output": out[0].tolist()[1:]}))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, directory.path, ">>fra<< " + sentence]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let reference = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [Int]] else {
+            return XCTFail("transformers did not run on the language-token folder")
+        }
+        XCTAssertEqual(reference["input"], [id] + plain)
+        var output = reference["output"] ?? []
+        if let end = output.firstIndex(of: 0) { output = Array(output[...end]) }
+        XCTAssertEqual(ids[0], output, "greedy with >>fra<<, as transformers")
     }
 
     /// attention and walkthrough label source tokens from the source vocabulary and output tokens
@@ -214,5 +246,41 @@ final class OpusMTCommandTests: XCTestCase {
         try FileManager.default.removeItem(at: directory.appendingPathComponent("vocab.json"))
         try FileManager.default.copyItem(at: Fixtures.url("opus-mt-tiny/vocab.json"), to: directory.appendingPathComponent("vocab.json"))
         try assertFails(["translate", "--model", directory.path, "x"], mentioning: "vocab_size 500")
+    }
+
+    /// Broken files inside an otherwise good folder, through every command that reads them.
+    func testBrokenFilesInAFolderAreOneLine() throws {
+        let folder = Fixtures.url("opus-mt-tiny/pytorch")
+        func brokenCopy(_ name: String, _ data: Data) throws -> URL {
+            let directory = try Fixtures.temporaryDirectory()
+            addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+                try FileManager.default.copyItem(at: folder.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+            }
+            try data.write(to: directory.appendingPathComponent(name))
+            return directory
+        }
+        func assertFails(_ directory: URL, mentioning texts: [String], line: UInt = #line) throws {
+            for arguments in [["translate", "--model", directory.path, "x"], ["tokenize", "--model", directory.path, "x"],
+                              ["attention", "--model", directory.path, "x"], ["export", directory.path, "--output", directory.appendingPathComponent("out").path]]
+            where !(arguments[0] == "tokenize" && texts.contains { $0.contains("pytorch_model.bin") }) {
+                let outcome = try nmt(arguments)
+                XCTAssertEqual(outcome.status, 1, "\(arguments[0]): \(outcome.standardError)", line: line)
+                XCTAssertEqual(outcome.standardError.split(separator: "\n").count, 1, outcome.standardError, line: line)
+                for text in texts { XCTAssertTrue(outcome.standardError.contains(text), "“\(outcome.standardError)” should mention \(text)", line: line) }
+            }
+        }
+        let spm = try Data(contentsOf: folder.appendingPathComponent("source.spm"))
+        try assertFails(try brokenCopy("source.spm", spm.prefix(spm.count / 2)), mentioning: ["source.spm: not a SentencePiece model"])
+        try assertFails(try brokenCopy("source.spm", Data("{\"not\": \"protobuf\"}".utf8)), mentioning: ["source.spm: not a SentencePiece model"])
+        var vocabulary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("vocab.json"))) as? [String: Int])
+        vocabulary.removeValue(forKey: "</s>")
+        try assertFails(try brokenCopy("vocab.json", try JSONSerialization.data(withJSONObject: vocabulary)), mentioning: ["vocab.json: no \"</s>\""])
+        for name in ["foreign-global.bin", "unexpected-opcode.bin", "missing-storage.bin"] {
+            let data = try Data(contentsOf: Fixtures.url("pytorch/\(name)"))
+            try assertFails(try brokenCopy("pytorch_model.bin", data), mentioning: ["pytorch_model.bin"])
+        }
+        let weights = try Data(contentsOf: folder.appendingPathComponent("pytorch_model.bin"))
+        try assertFails(try brokenCopy("pytorch_model.bin", weights.prefix(weights.count / 2)), mentioning: ["pytorch_model.bin: not a zip archive"])
     }
 }
