@@ -94,7 +94,8 @@ public enum ModelDirectory {
     /// Writes config.json, model.safetensors, generation_config.json and, when given, tokenizer.json
     /// into `directory` (created if needed). Each file goes to a temporary name first and is renamed,
     /// so a reader never sees half a file.
-    public static func save(_ model: Transformer, to directory: URL, tokenizerJSON: Data? = nil, weightType: SafeTensorsDType = .f32) throws {
+    public static func save(_ model: Transformer, to directory: URL, tokenizerJSON: Data? = nil, tokenizerFiles: TokenizerFiles? = nil,
+                            weightType: SafeTensorsDType = .f32) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter(dtype: weightType, metadata: ["format": "pt"])
         for entry in model.parameters.entries {
@@ -116,6 +117,7 @@ public enum ModelDirectory {
         if let tokenizerJSON {
             try writeAtomically(tokenizerJSON, to: directory.appendingPathComponent(tokenizerFile))
         }
+        try tokenizerFiles?.write(to: directory)
     }
 
     /// Writes `data` beside `url` under a temporary name, then renames it into place.

@@ -84,15 +84,7 @@ extension ModelDirectory {
     /// under a temporary name first (`export` and fine-tuning keep the tokenizer this way).
     public static func copyMarianTokenizerFiles(from source: URL, to destination: URL) throws {
         guard hasMarianTokenizer(source) else { return }
-        for name in allMarianTokenizerFiles {
-            let file = source.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: file.path) else { continue }
-            let data: Data
-            do { data = try Data(contentsOf: file) } catch {
-                throw ModelError("\(file.path): cannot read (\(FileError.reason(for: error, at: file)))")
-            }
-            try writeAtomically(data, to: destination.appendingPathComponent(name))
-        }
+        try TokenizerFiles(directory: source).write(to: destination)
     }
 
     /// Whether `directory` holds an OPUS-MT folder's tokenizer rather than tokenizer.json.
