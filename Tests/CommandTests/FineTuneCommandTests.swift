@@ -29,7 +29,8 @@ final class FineTuneCommandTests: XCTestCase {
             let output = directory.appendingPathComponent(folder.replacingOccurrences(of: "/", with: "-"))
             let trained = try nmt(["train", "--from", Fixtures.url(folder).path, "--train", pairs.path, "--output", output.path,
                                    "--max-steps", "40", "--batch-tokens", "600", "--learning-rate", "5e-4", "--warmup", "5",
-                                   "--dropout", "0", "--log-every", "1", "--seed", "1", "--threads", "2"])
+                                   "--dropout", "0", "--log-every", "1", "--seed", "1", "--threads", "2",
+                                   "--checkpoint-every", "10", "--keep-checkpoints", "3"])
             XCTAssertEqual(trained.status, 0, trained.standardError + trained.standardOutput)
             XCTAssertTrue(trained.standardOutput.contains("fine-tuning"), trained.standardOutput)
 
@@ -60,6 +61,15 @@ final class FineTuneCommandTests: XCTestCase {
             let resumed = try nmt(["train", "--resume", output.path, "--max-steps", "44", "--threads", "2"])
             XCTAssertEqual(resumed.status, 0, resumed.standardError + resumed.standardOutput)
             XCTAssertTrue(resumed.standardOutput.contains("resuming from") && resumed.standardOutput.contains("done at step 44"), resumed.standardOutput)
+
+            // Two of its checkpoints average into a folder of the same kind that translates.
+            let averaged = directory.appendingPathComponent("averaged-\(output.lastPathComponent)")
+            let average = try nmt(["average", "--last", "2", output.path, "--output", averaged.path])
+            XCTAssertEqual(average.status, 0, average.standardError)
+            XCTAssertEqual(try Data(contentsOf: averaged.appendingPathComponent("vocab.json")),
+                           try Data(contentsOf: Fixtures.url(folder).appendingPathComponent("vocab.json")))
+            let fromAverage = try nmt(["translate", "--model", averaged.path, sources[0]])
+            XCTAssertEqual(fromAverage.status, 0, fromAverage.standardError)
         }
     }
 
