@@ -7,22 +7,9 @@ import XCTest
 /// with --model DIR, and the fixtures' transformers cases come out the same from model.safetensors
 /// and from pytorch_model.bin, with shared and with separate vocabularies.
 final class OpusMTCommandTests: XCTestCase {
-    struct TokenizeCase: Decodable { let text: String; let ids: [Int] }
-    struct GenerateCase: Decodable {
-        let source: String
-        let greedy_ids: [Int]
-        let greedy_text: String
-        let beam4_ids: [Int]
-        let beam4_score: Double
-        let beam4_text: String
-    }
-    struct Expected: Decodable { let tokenize: [TokenizeCase]; let generate: [GenerateCase] }
-
     static let folders = ["opus-mt-tiny", "opus-mt-tiny-separate"]
 
-    func expected(_ folder: String) throws -> Expected {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Fixtures.url("\(folder)/expected.json")))
-    }
+    func expected(_ folder: String) throws -> OpusMTExpected { try OpusMTExpected.load(folder) }
 
     func nmt(_ arguments: [String], input: String? = nil) throws -> NMTProcess.Outcome {
         try NMTProcess.run(arguments, input: input, currentDirectory: Fixtures.packageRoot)

@@ -8,24 +8,11 @@ import XCTest
 /// OPUS-MT folders (Hugging Face Marian snapshots) as models: shared and untied embeddings,
 /// model.safetensors or only pytorch_model.bin, against transformers' `generate` in the fixtures.
 final class OpusMTModelTests: XCTestCase {
-    struct GenerateCase: Decodable {
-        let source: String
-        let greedy_ids: [Int]
-        let greedy_text: String
-        let beam4_ids: [Int]
-        let beam4_score: Float
-        let beam4_text: String
-    }
-
-    struct Expected: Decodable { let generate: [GenerateCase] }
-
     static let folders = ["opus-mt-tiny", "opus-mt-tiny-separate"]
 
     override func setUp() { Parallel.configure(threads: 2) }
 
-    func cases(_ folder: String) throws -> [GenerateCase] {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Fixtures.url("\(folder)/expected.json"))).generate
-    }
+    func cases(_ folder: String) throws -> [OpusMTExpected.GenerateCase] { try OpusMTExpected.load(folder).generate }
 
     /// transformers' rows start with the decoder start token; nmt's hypotheses do not.
     func generated(_ row: [Int]) -> [Int] { Array(row.dropFirst()) }
@@ -70,7 +57,7 @@ final class OpusMTModelTests: XCTestCase {
                 for (index, item) in cases.enumerated() {
                     XCTAssertEqual(greedy[index][0].ids, generated(item.greedy_ids), "\(form) greedy: \(item.source)")
                     XCTAssertEqual(beam[index][0].ids, generated(item.beam4_ids), "\(form) beam 4: \(item.source)")
-                    XCTAssertEqual(beam[index][0].score, item.beam4_score, accuracy: 1e-4, "\(form) beam 4 score: \(item.source)")
+                    XCTAssertEqual(Double(beam[index][0].score), item.beam4_score, accuracy: 1e-4, "\(form) beam 4 score: \(item.source)")
                     XCTAssertEqual(tokenizer.decodeTarget(greedy[index][0].ids), item.greedy_text, "\(form) greedy text")
                     XCTAssertEqual(tokenizer.decodeTarget(beam[index][0].ids), item.beam4_text, "\(form) beam 4 text")
                 }

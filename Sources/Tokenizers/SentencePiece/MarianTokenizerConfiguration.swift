@@ -22,7 +22,7 @@ struct MarianTokenizerConfiguration {
         guard FileManager.default.fileExists(atPath: url.path) else { return }
         let json: JSON
         do {
-            json = try JSON.parse([UInt8](TextLines.read(url)))
+            json = try JSON.parse([UInt8](TokenizerError.readFile(url)))
         } catch let error as JSONSyntaxError {
             throw TokenizerError(source: source, message: error.message)
         }

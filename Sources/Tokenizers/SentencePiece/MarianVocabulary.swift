@@ -16,7 +16,7 @@ struct MarianVocabulary: Sendable {
         let source = url.relativePath
         let json: JSON
         do {
-            json = try JSON.parse([UInt8](TextLines.read(url)))
+            json = try JSON.parse([UInt8](TokenizerError.readFile(url)))
         } catch let error as JSONSyntaxError {
             throw TokenizerError(source: source, message: error.message)
         }

@@ -41,7 +41,7 @@ public final class SentencePieceModel: Sendable {
 
     /// Reads a model file; any problem is one line naming the file.
     public convenience init(contentsOf url: URL) throws {
-        try self.init(serialized: [UInt8](TextLines.read(url)), source: url.relativePath)
+        try self.init(serialized: [UInt8](TokenizerError.readFile(url)), source: url.relativePath)
     }
 
     /// Reads a serialized `ModelProto`; `source` names it in error messages.
