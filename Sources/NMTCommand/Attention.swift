@@ -116,7 +116,7 @@ struct AttentionCommand: ParsableCommand {
         let outputIds: [Int]
         if let target {
             guard !target.allSatisfy(\.isWhitespace) else { throw CommandError("--target is empty") }
-            let (ids, truncated) = config.fitted(translator.tokenizer.encode(target) + [config.eosId])
+            let (ids, truncated) = config.fitted(translator.tokenizer.encodeTarget(target))
             if truncated {
                 printError("warning: --target is longer than the model's \(config.maxPositions) positions; using its first \(config.maxPositions - 1) pieces")
             }

@@ -10,8 +10,11 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a model directory again, with its weights in float32 or float16.",
         discussion: """
-            Copies config.json, tokenizer.json and the weights (generation_config.json is written \
-            anew). float16 halves the file; nmt and transformers read it back as float32.
+            Copies config.json, the tokenizer (tokenizer.json, or an OPUS-MT folder's source.spm, \
+            target.spm, vocab.json, target_vocab.json, tokenizer_config.json and \
+            special_tokens_map.json) and the weights, as model.safetensors whether they were read \
+            from it or from pytorch_model.bin (generation_config.json is written anew). float16 \
+            halves the file; nmt and transformers read it back as float32.
 
               nmt export runs/tatoeba --output runs/tatoeba-f16 --dtype f16
             """
@@ -34,10 +37,15 @@ struct Export: ParsableCommand {
         try OutputLocation.checkModelDirectory(output, option: "--output", overwrite: replacing.overwrite)
         let source = URL(fileURLWithPath: model)
         let translator = try Translator(directory: source)
-        let tokenizerJSON = try TextLines.read(source.appendingPathComponent(ModelDirectory.tokenizerFile))
-        try ModelDirectory.save(translator.model, to: URL(fileURLWithPath: output), tokenizerJSON: tokenizerJSON,
+        let destination = URL(fileURLWithPath: output)
+        var tokenizerJSON: Data?
+        if !ModelDirectory.hasMarianTokenizer(source) {
+            tokenizerJSON = try TextLines.read(source.appendingPathComponent(ModelDirectory.tokenizerFile))
+        }
+        try ModelDirectory.save(translator.model, to: destination, tokenizerJSON: tokenizerJSON,
                                 weightType: dtype == .f16 ? .f16 : .f32)
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: output).appendingPathComponent(ModelDirectory.weightsFile).path)[.size] as? Int) ?? 0
+        try ModelDirectory.copyMarianTokenizerFiles(from: source, to: destination)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: destination.appendingPathComponent(ModelDirectory.weightsFile).path)[.size] as? Int) ?? 0
         let size = bytes >= 1_000_000 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.0f kB", Double(bytes) / 1e3)
         print("wrote \(output): \(model)'s model with \(dtype.rawValue) weights (\(size))")
     }

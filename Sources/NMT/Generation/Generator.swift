@@ -163,7 +163,7 @@ public struct Generator {
     /// finished hypotheses, or at its length limit, where its live beams compete as they are.
     private func beam(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [[Hypothesis]] {
         let config = model.config
-        let k = options.beamSize, V = config.vocabularySize, B = limits.count
+        let k = options.beamSize, V = config.targetVocabularySize, B = limits.count
         // At the start every beam of a sentence would be the same: decode one row a sentence, and
         // let the first step's best k continuations fan out into k rows.
         let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!, rowCapacity: B * k)

@@ -19,33 +19,27 @@ public struct Translation: Sendable, Equatable {
 /// results returned in input order.
 public final class Translator {
     public let model: Transformer
-    public let tokenizer: Tokenizer
+    public let tokenizer: any TranslationTokenizer
 
-    /// Pairs a model with its tokenizer; they must agree on the vocabulary and the special ids.
-    public init(model: Transformer, tokenizer: Tokenizer) throws {
+    /// Pairs a model with its tokenizer; they must agree on the vocabularies and the special ids.
+    public init(model: Transformer, tokenizer: any TranslationTokenizer) throws {
         try model.config.checkAgreement(with: tokenizer)
         self.model = model
         self.tokenizer = tokenizer
     }
 
-    /// Loads config.json, model.safetensors and tokenizer.json from a model directory.
+    /// Loads config.json, the weights and the tokenizer from a model directory: nmt's own
+    /// (tokenizer.json) or an OPUS-MT folder (SentencePiece files, maybe pytorch_model.bin only).
     public convenience init(directory: URL) throws {
         let model = try ModelDirectory.loadModel(from: directory)
-        let tokenizerURL = directory.appendingPathComponent(ModelDirectory.tokenizerFile)
-        guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
-            throw ModelError("\(tokenizerURL.path): missing from the model directory")
-        }
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer(contentsOf: tokenizerURL) } catch let error as TokenizerError {
-            throw ModelError(error.description)
-        }
-        try self.init(model: model, tokenizer: tokenizer)
+        try self.init(model: model, tokenizer: try ModelDirectory.loadTokenizer(from: directory))
     }
 
     /// The source ids of `text`: its pieces and EOS, cut to the model's positions when longer
-    /// (then `truncated` is true).
+    /// (then `truncated` is true). An OPUS-MT model with several target languages reads the
+    /// language token (`>>fra<<`) at the start of the text.
     public func sourceIds(_ text: String) -> (ids: [Int], truncated: Bool) {
-        model.config.fitted(tokenizer.encode(text) + [model.config.eosId])
+        model.config.fitted(tokenizer.encodeSource(text))
     }
 
     /// Translates every sentence; `nBest` translations each, best first. An empty (or all-space)
@@ -89,15 +83,15 @@ public final class Translator {
     }
 
     private func translation(_ hypothesis: Hypothesis) -> Translation {
-        Translation(text: tokenizer.decode(hypothesis.ids), score: hypothesis.score,
-                    tokens: hypothesis.ids.map { tokenizer.piece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids,
+        Translation(text: tokenizer.decodeTarget(hypothesis.ids, skipSpecialTokens: true), score: hypothesis.score,
+                    tokens: hypothesis.ids.map { tokenizer.targetPiece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids,
                     repetitionCut: hypothesis.repetitionCut)
     }
 
-    /// Whether more than half of the pieces are byte pieces (`<0xE7>`, the byte fallback for a
+    /// Whether more than half of the source pieces are byte pieces (`<0xE7>`, the byte fallback for a
     /// character the vocabulary lacks) or `<unk>`.
     private func isMostlyUnknown(_ ids: ArraySlice<Int>) -> Bool {
-        let unknown = ids.filter { id in id == tokenizer.unkId || (tokenizer.piece(for: id)?.hasPrefix("<0x") ?? false) }.count
+        let unknown = ids.filter { id in id == tokenizer.unkId || (tokenizer.sourcePiece(for: id)?.hasPrefix("<0x") ?? false) }.count
         return ids.count > 0 && 2 * unknown > ids.count
     }
 }

@@ -27,8 +27,9 @@ public final class Trainer {
 
     public let run: TrainingRun
     public let model: Transformer
-    public let tokenizer: Tokenizer
-    public let tokenizerJSON: Data
+    public let tokenizer: any TranslationTokenizer
+    /// What the tokenizer was read from, saved with every model the run writes.
+    public let tokenizerFiles: TokenizerFiles
     public let updater: ParameterUpdater
     /// Where the best model goes (a model directory), with `checkpoints/` and `training-log.jsonl` inside.
     public let output: URL
@@ -61,8 +62,30 @@ public final class Trainer {
         model.initializeForTraining(generator: &generator)
         // Dropout draws from a stream of its own, so changing the model's size does not shift it.
         let dropout = SeededGenerator(seed: seed ^ 0x5EED_D80F_0000_0001)
-        try self.init(run: run, model: model, tokenizer: tokenizer, output: output, state: TrainingState(seed: seed, dropoutGenerator: dropout),
+        try self.init(run: run, model: model, tokenizer: tokenizer, tokenizerFiles: TokenizerFiles(tokenizerJSON: tokenizer.jsonData()),
+                      output: output, state: TrainingState(seed: seed, dropoutGenerator: dropout),
                       group: group, onEvent: onEvent, shouldStop: shouldStop)
+    }
+
+    /// A new run that fine-tunes a pretrained model directory (nmt's own, or an OPUS-MT folder):
+    /// its config, weights and tokenizer, with the run's dropout rates where it gives them. The
+    /// models it saves are folders of the same kind, with the same tokenizer files.
+    public convenience init(fineTuning directory: URL, run: TrainingRun, output: URL, group: TrainingGroup = SingleProcess(),
+                            onEvent: @escaping (TrainingEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) throws {
+        let pretrained = try ModelDirectory.loadModel(from: directory)
+        var config = pretrained.config
+        if let rate = run.model.dropout { config.dropout = rate }
+        if let rate = run.model.attentionDropout { config.attentionDropout = rate }
+        if let rate = run.model.activationDropout { config.activationDropout = rate }
+        try config.validate(source: "--dropout")
+        // The layers read their dropout rates when built: a model of the new config, the same weights.
+        let model = Transformer(config: config)
+        model.parameters.values.update(from: pretrained.parameters.values, count: model.parameters.count)
+        let seed = run.optimization.seed
+        let dropout = SeededGenerator(seed: seed ^ 0x5EED_D80F_0000_0001)
+        try self.init(run: run, model: model, tokenizer: try ModelDirectory.loadTokenizer(from: directory),
+                      tokenizerFiles: try TokenizerFiles(directory: directory), output: output,
+                      state: TrainingState(seed: seed, dropoutGenerator: dropout), group: group, onEvent: onEvent, shouldStop: shouldStop)
     }
 
     /// Continues from a checkpoint directory (or the newest complete checkpoint under a training
@@ -75,26 +98,23 @@ public final class Trainer {
             throw ModelError("\(location.path): no complete checkpoint (a directory with \(Checkpoint.stateFile))")
         }
         let loaded = try Checkpoint.load(directory)
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer(jsonData: loaded.tokenizerJSON, source: directory.appendingPathComponent(ModelDirectory.tokenizerFile).path) } catch let error as TokenizerError {
-            throw ModelError(error.description)
-        }
+        let tokenizer = try ModelDirectory.loadTokenizer(from: directory)
         var run = run
         run.optimization.seed = loaded.state.seed
-        let trainer = try Trainer(run: run, model: loaded.model, tokenizer: tokenizer, output: output, state: loaded.state,
+        let trainer = try Trainer(run: run, model: loaded.model, tokenizer: tokenizer, tokenizerFiles: loaded.tokenizer, output: output, state: loaded.state,
                                   group: group, onEvent: onEvent, shouldStop: shouldStop)
         trainer.updater.adam.restore(step: loaded.adamStep, firstMoment: loaded.firstMoment, secondMoment: loaded.secondMoment)
         trainer.resumedFrom = directory
         return trainer
     }
 
-    init(run: TrainingRun, model: Transformer, tokenizer: Tokenizer, output: URL, state: TrainingState,
+    init(run: TrainingRun, model: Transformer, tokenizer: any TranslationTokenizer, tokenizerFiles: TokenizerFiles, output: URL, state: TrainingState,
          group: TrainingGroup, onEvent: @escaping (TrainingEvent) -> Void, shouldStop: @escaping () -> Bool) throws {
         try model.config.checkAgreement(with: tokenizer)
         self.run = run
         self.model = model
         self.tokenizer = tokenizer
-        tokenizerJSON = try tokenizer.jsonData()
+        self.tokenizerFiles = tokenizerFiles
         self.output = output
         self.state = state
         self.group = group
@@ -117,7 +137,7 @@ public final class Trainer {
         if !plan.batcher.oversizedPairs.isEmpty {
             reporter.report(.message("\(plan.batcher.oversizedPairs.count) pairs do not fit the token budget of \(plan.batchTokens) and are left out"))
         }
-        let checkpointer = Checkpointer(model: model, adam: updater.adam, tokenizerJSON: tokenizerJSON, output: output,
+        let checkpointer = Checkpointer(model: model, adam: updater.adam, tokenizer: tokenizerFiles, output: output,
                                         checkpointDirectory: checkpointDirectory, policy: run.checkpoints, group: group,
                                         reporter: reporter, validating: (validation?.count ?? 0) > 0)
         let validator = Validator(data: validation, run: run, model: model, tokenizer: tokenizer, group: group,

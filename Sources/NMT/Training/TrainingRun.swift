@@ -45,6 +45,9 @@ public struct TrainingRun: Codable, Sendable, Equatable {
     /// The model of a new run: a preset, and any of its fields overridden. A resumed run's model
     /// is its checkpoint's.
     public struct ModelShape: Codable, Sendable, Equatable {
+        /// A pretrained model directory to fine-tune (nmt's own or an OPUS-MT folder): its
+        /// config, weights and tokenizer replace the preset and the fields below but dropout.
+        public var from: String?
         public var preset = ModelPreset.small
         public var dModel: Int?
         public var heads: Int?

@@ -34,7 +34,7 @@ public enum Validation {
     /// Validates `model` on `data` as `run` says: the loss through batches of the run's size
     /// (label smoothing included), greedy translations of at most `maxTranslationLength` tokens,
     /// BLEU and chrF lowercased with `lowercase`.
-    public static func run(model: Transformer, tokenizer: Tokenizer, data: TrainingData, run: TrainingRun) throws -> ValidationResult {
+    public static func run(model: Transformer, tokenizer: any TranslationTokenizer, data: TrainingData, run: TrainingRun) throws -> ValidationResult {
         let config = model.config
         let batcher = Batcher(sources: data.sources, targets: data.targets, tokenBudget: run.optimization.batchTokens,
                               maxSentences: run.optimization.maxSentences)
@@ -65,14 +65,14 @@ final class Validator {
     private let data: TrainingData?
     private let run: TrainingRun
     private let model: Transformer
-    private let tokenizer: Tokenizer
+    private let tokenizer: any TranslationTokenizer
     private let group: TrainingGroup
     private let checkpointer: Checkpointer
     private let reporter: TrainingReporter
     /// The step of the last validation.
     private var validatedStep: Int?
 
-    init(data: TrainingData?, run: TrainingRun, model: Transformer, tokenizer: Tokenizer, group: TrainingGroup,
+    init(data: TrainingData?, run: TrainingRun, model: Transformer, tokenizer: any TranslationTokenizer, group: TrainingGroup,
          checkpointer: Checkpointer, reporter: TrainingReporter) {
         self.data = (data?.count ?? 0) > 0 ? data : nil
         self.run = run

@@ -4,7 +4,7 @@ import NMT
 
 /// `--model` and `--threads`, shared by the commands that run a translation model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A model directory (config.json, model.safetensors, tokenizer.json). Default: the shipped English→French model.", valueName: "dir"))
+    @Option(help: ArgumentHelp("A model directory: nmt's own (config.json, model.safetensors, tokenizer.json) or a Hugging Face Marian / OPUS-MT folder (source.spm, target.spm, vocab.json; model.safetensors or pytorch_model.bin). Default: the shipped English→French model.", valueName: "dir"))
     var model: String?
 
     @OptionGroup var computation: ThreadOptions

@@ -4,7 +4,8 @@ import NMT
 import TextIO
 import Tokenizers
 
-/// `nmt train`: trains a Transformer from scratch (or resumes one) on a parallel corpus.
+/// `nmt train`: trains a Transformer from scratch, fine-tunes a pretrained one (--from), or
+/// resumes a run, on a parallel corpus.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a translation model on a parallel corpus.",
@@ -19,6 +20,12 @@ struct Train: ParsableCommand {
 
               nmt train --train corpora/walkthrough.tsv --tokenizer vocab/walkthrough.json \\
                         --output runs/walkthrough --preset tiny --epochs 60
+
+            --from DIR fine-tunes a pretrained model directory instead (nmt's own, or a Hugging \
+            Face Marian / OPUS-MT folder): its weights and tokenizer, no --tokenizer or shape \
+            options; the output is a folder of the same kind, which transformers loads.
+
+              nmt train --from opus-mt-en-fr --train my-pairs.tsv --output runs/my-en-fr --epochs 2
             """
     )
 
@@ -41,7 +48,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         let data = options.data, resume = location.resume
-        if resume == nil && data.tokenizer == nil { throw ValidationError("--tokenizer is required (except with --resume)") }
+        if resume == nil && data.tokenizer == nil && options.model.from == nil {
+            throw ValidationError("--tokenizer is required (except with --resume or --from)")
+        }
         if resume == nil && location.output == nil { throw ValidationError("--output is required (except with --resume)") }
         switch (data.train, data.source, data.target) {
         case (.some, nil, nil), (nil, .some, .some): break
@@ -87,6 +96,10 @@ struct Train: ParsableCommand {
     }
 
     func run(in group: TrainingGroup) throws {
+        // Checked here rather than in validate(): the declared run may hold every field at once.
+        if let conflict = options.model.fineTuningConflict(tokenizer: options.data.tokenizer, resume: location.resume) {
+            throw CommandError(conflict)
+        }
         let run = try declaredRun()
         let (outputURL, newOutput) = try checkedOutput(group: group)
         // Messages name the folder as typed, or relative to here, whether it was given or resumed.
@@ -99,6 +112,10 @@ struct Train: ParsableCommand {
             trainer = try Trainer.resume(from: URL(fileURLWithPath: resume), run: run, output: outputURL, group: group,
                                          onEvent: display.show, shouldStop: { Interrupt.requested })
             print("resuming from \(DisplayPath.text(trainer.resumedFrom!.path)) at step \(trainer.state.step)")
+        } else if let from = run.model.from {
+            trainer = try Trainer(fineTuning: URL(fileURLWithPath: from), run: run, output: outputURL, group: group,
+                                  onEvent: display.show, shouldStop: { Interrupt.requested })
+            print("fine-tuning \(DisplayPath.text(from))")
         } else {
             let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: run.data.tokenizer!))
             trainer = try Trainer(run: run, tokenizer: tokenizer, output: outputURL, group: group,
@@ -151,7 +168,7 @@ struct Train: ParsableCommand {
 
     /// The training and validation pairs, tokenized, with what was left out reported. Validation
     /// keeps every pair the model can take (`maxPositions`): it is scored whole.
-    func loadData(_ corpora: TrainingRun.Corpora, tokenizer: Tokenizer, maxPositions: Int) throws -> (TrainingData, TrainingData?) {
+    func loadData(_ corpora: TrainingRun.Corpora, tokenizer: any TranslationTokenizer, maxPositions: Int) throws -> (TrainingData, TrainingData?) {
         let trainCorpus = try corpora.loadTraining()
         report(trainCorpus)
         let data = TrainingData(corpus: trainCorpus, tokenizer: tokenizer, maxLength: corpora.maxLength)
