@@ -5,13 +5,14 @@ import PackageDescription
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
 //   CKernels ↗ (the Winograd transforms, in C for straight-line vector code)
 //           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
+//   NMT → Serving (`nmt serve`: HTTP on Hummingbird, the batching queue, the page) ↗ NMTCommand
 //   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
 //   CZlib ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
 // and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
     name: "nmt",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],  // 14: Hummingbird 2 (nmt serve)
     products: [
         .executable(name: "nmt", targets: ["NMTCommand"]),
         .library(name: "NMT", targets: ["NMT"]),
@@ -24,6 +25,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // OpenBLAS through its CBLAS interface. On Apple platforms the same calls come from
@@ -54,10 +57,16 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
         // NMT's TrainingGroup over MPI. Without the trait it holds only the launcher that says so.
+        // `nmt serve`: the HTTP API, the batching queue in front of the model, and the page.
+        .target(name: "Serving", dependencies: [
+            "NMT", "Tokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tokenizers", "Distributed", "ImageClassification", "Serving", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -65,6 +74,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
         .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "NMT", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -88,7 +88,8 @@ public final class Translator {
         return results
     }
 
-    private func translation(_ hypothesis: Hypothesis) -> Translation {
+    /// A hypothesis as text and pieces (the server decodes through its own queue, then here).
+    public func translation(_ hypothesis: Hypothesis) -> Translation {
         Translation(text: tokenizer.decode(hypothesis.ids), score: hypothesis.score,
                     tokens: hypothesis.ids.map { tokenizer.piece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids)
     }

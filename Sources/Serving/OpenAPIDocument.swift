@@ -1,0 +1,126 @@
+import Foundation
+
+/// The OpenAPI 3.0 description of every route, with the server's limits as the schemas' bounds.
+enum OpenAPIDocument {
+    static func json(limits: ServerLimits) -> String {
+        let object: [String: Any] = [
+            "openapi": "3.0.3",
+            "info": [
+                "title": "nmt serve",
+                "version": "1",
+                "description": "Translation with nmt's Transformer models: LibreTranslate's API (/translate, /languages), nmt's own (/v1/…), health and Prometheus metrics. Every error is JSON {\"error\": message}.",
+            ] as [String: Any],
+            "paths": paths(limits),
+            "components": ["schemas": schemas(limits)],
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func reference(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+
+    static func json(_ schema: [String: Any], _ description: String) -> [String: Any] {
+        ["description": description, "content": ["application/json": ["schema": schema]]]
+    }
+
+    /// The error answers every POST route may give.
+    static func errors(_ codes: [Int]) -> [String: Any] {
+        let descriptions = [400: "A malformed request: bad JSON, a wrong type, a value out of range, an unknown language pair.",
+                            413: "Too much: the body, the characters, the sentences, or a sentence longer than the model reads.",
+                            415: "A body that is neither JSON nor a form.",
+                            503: "The queue is full, the deadline passed, or the server is stopping; see Retry-After."]
+        var responses: [String: Any] = [:]
+        for code in codes {
+            var response = json(reference("Error"), descriptions[code]!)
+            if code == 503 { response["headers"] = ["Retry-After": ["description": "Seconds to wait before retrying.", "schema": ["type": "integer"]]] }
+            responses[String(code)] = response
+        }
+        return responses
+    }
+
+    static func post(_ summary: String, body: [String: Any], form: Bool = false, ok: [String: Any]) -> [String: Any] {
+        var content: [String: Any] = ["application/json": ["schema": body]]
+        if form { content["application/x-www-form-urlencoded"] = ["schema": body] }
+        return ["post": ["summary": summary,
+                         "requestBody": ["required": true, "content": content],
+                         "responses": errors([400, 413, 415, 503]).merging(["200": ok]) { $1 }] as [String: Any]]
+    }
+
+    static func get(_ summary: String, _ ok: [String: Any]) -> [String: Any] {
+        ["get": ["summary": summary, "responses": ["200": ok]] as [String: Any]]
+    }
+
+    static func paths(_ limits: ServerLimits) -> [String: Any] {
+        [
+            "/": get("The page: translate and explore attention.", ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]),
+            "/translate": post("Translate text (LibreTranslate's API).", body: reference("LibreTranslateRequest"), form: true,
+                               ok: json(reference("LibreTranslateResponse"), "The translation(s).")),
+            "/languages": get("The languages served (LibreTranslate's API).", json(["type": "array", "items": reference("Language")], "Languages.")),
+            "/v1/translate": post("Translate with nmt's search options; scores, tokens and ids per sentence.", body: reference("TranslateRequest"),
+                                  ok: json(reference("TranslateResponse"), "The translations.")),
+            "/v1/attention": post("Every attention map of a sentence (as nmt attention --layer all --head all --format json).",
+                                  body: reference("AttentionRequest"), ok: json(reference("AttentionResponse"), "Tokens and tables.")),
+            "/v1/walkthrough": post("The five steps of nmt walkthrough for a sentence.", body: reference("WalkthroughRequest"),
+                                    ok: json(["type": "object"], "The steps.")),
+            "/health": get("Whether the server is up, and its models.", json(reference("Health"), "Up.")),
+            "/metrics": get("Prometheus metrics.", ["description": "Text exposition format.", "content": ["text/plain": ["schema": ["type": "string"]]]]),
+            "/openapi.json": get("This document.", json(["type": "object"], "OpenAPI 3.0.")),
+        ]
+    }
+
+    static func schemas(_ limits: ServerLimits) -> [String: Any] {
+        let string: [String: Any] = ["type": "string"]
+        let strings: [String: Any] = ["type": "array", "items": string]
+        let texts: [String: Any] = ["oneOf": [["type": "string", "maxLength": limits.maxCharacters],
+                                              ["type": "array", "items": string, "maxItems": limits.maxTexts]]]
+        let language: [String: Any] = ["type": "string", "description": "An ISO 639-1 code (see /languages)."]
+        let search: [String: Any] = [
+            "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4],
+            "n_best": ["type": "integer", "minimum": 1, "maximum": limits.maxAlternatives + 1, "default": 1, "description": "At most beam."],
+            "length_penalty": ["type": "number", "minimum": 0, "maximum": 5, "default": 1],
+            "max_length": ["type": "integer", "minimum": 1, "maximum": limits.maxLength, "default": 256],
+        ]
+        let translation: [String: Any] = ["type": "object", "required": ["text", "score", "tokens", "ids"], "properties": [
+            "text": string, "score": ["type": "number"], "tokens": strings, "ids": ["type": "array", "items": ["type": "integer"]]]]
+        let table: [String: Any] = ["type": "object", "required": ["kind", "layer", "head", "rows", "columns", "weights"], "properties": [
+            "kind": ["type": "string", "enum": ["encoder", "decoder", "cross"]], "layer": ["type": "integer"],
+            "head": ["oneOf": [["type": "integer"], ["type": "string", "enum": ["mean"]]]], "rows": strings, "columns": strings,
+            "weights": ["type": "array", "items": ["type": "array", "items": ["type": "number"]]]]]
+        return [
+            "Error": ["type": "object", "required": ["error"], "properties": ["error": string]],
+            "Language": ["type": "object", "required": ["code", "name", "targets"], "properties": ["code": string, "name": string, "targets": strings]],
+            "LibreTranslateRequest": ["type": "object", "required": ["q", "source", "target"], "properties": [
+                "q": texts, "source": ["type": "string", "description": "A language code, or auto."], "target": language,
+                "format": ["type": "string", "enum": ["text", "html"], "default": "text", "description": "html is refused (400)."],
+                "alternatives": ["type": "integer", "minimum": 0, "maximum": limits.maxAlternatives, "default": 0],
+                "api_key": ["type": "string", "description": "Accepted and ignored."]] as [String: Any]],
+            "LibreTranslateResponse": ["type": "object", "required": ["translatedText"], "properties": [
+                "translatedText": ["oneOf": [string, strings]],
+                "alternatives": ["oneOf": [strings, ["type": "array", "items": strings]]],
+                "detectedLanguage": ["oneOf": [reference("DetectedLanguage"), ["type": "array", "items": reference("DetectedLanguage")]]]]],
+            "DetectedLanguage": ["type": "object", "properties": ["language": string, "confidence": ["type": "number"]]],
+            "TranslateRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": search.merging([
+                "q": texts, "source": language, "target": language,
+                "split": ["type": "boolean", "default": true, "description": "Cut each text into sentences (false: one sentence per text, as nmt translate reads a line)."]]) { $1 }],
+            "TranslateResponse": ["type": "object", "required": ["model", "translations"], "properties": [
+                "model": string,
+                "translations": ["type": "array", "items": ["type": "object", "required": ["source", "text", "sentences"], "properties": [
+                    "source": string, "text": string,
+                    "sentences": ["type": "array", "items": ["type": "object", "required": ["source", "translations"], "properties": [
+                        "source": string, "translations": ["type": "array", "items": translation]]]]]]]]],
+            "AttentionRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": [
+                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters], "source": language, "target": language,
+                "translation": ["type": "string", "description": "A translation to teacher-force instead of searching (then no beam)."],
+                "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4],
+                "words": ["type": "boolean", "default": false, "description": "Merge pieces into words."]] as [String: Any]],
+            "AttentionResponse": ["type": "object", "required": ["source_tokens", "target_tokens", "output_tokens", "translation", "tables"], "properties": [
+                "source_tokens": strings, "target_tokens": strings, "output_tokens": strings, "translation": string, "words": ["type": "boolean"],
+                "tables": ["type": "array", "items": table]]],
+            "WalkthroughRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": [
+                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters], "source": language, "target": language]],
+            "Health": ["type": "object", "required": ["status", "models"], "properties": [
+                "status": string, "requests_in_flight": ["type": "integer"], "models": ["type": "array", "items": ["type": "object", "properties": [
+                    "pair": string, "directory": string, "queued_sentences": ["type": "integer"]]]]]],
+        ]
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// SIGTERM and SIGINT: the server stops accepting, answers the requests in flight, exits 0.
+final class ServerShutdownTests: XCTestCase {
+    func assertDrains(on signal: Int32, file: StaticString = #filePath, line: UInt = #line) throws {
+        let server: ServerProcess
+        do { server = try ServerProcess() } catch { throw XCTSkip("nmt serve did not start: \(error)") }
+        // Work that takes a while: forty sentences in one request, and three more requests.
+        let text = (1...40).map { "This is sentence number \($0), which the server must still answer." }.joined(separator: " ")
+        let replies = Replies()
+        let group = DispatchGroup()
+        for index in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                let reply = try? server.post("/translate", json: ["q": index == 0 ? text : "Request \(index).", "source": "en", "target": "fr"])
+                replies.append(reply?.status ?? -1)
+            }
+        }
+        // Until every request has reached the server (the health request itself is the fifth).
+        let started = Date()
+        while Date().timeIntervalSince(started) < 30 {
+            if let inFlight = try server.get("/health").object["requests_in_flight"] as? Int, inFlight >= 5 { break }
+            usleep(5_000)
+        }
+        let status = server.stop(signal: signal)
+        XCTAssertEqual(group.wait(timeout: .now() + 120), .success, file: file, line: line)
+        XCTAssertEqual(status, 0, "exit status after \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); stderr: \(server.standardErrorText)", file: file, line: line)
+        XCTAssertEqual(replies.values, [200, 200, 200, 200], "every request in flight answered", file: file, line: line)
+        XCTAssertTrue(server.standardErrorText.contains("stopped after answering every request in flight"), server.standardErrorText, file: file, line: line)
+        XCTAssertThrowsError(try server.get("/health"), "no longer accepting", file: file, line: line)
+    }
+
+    func testSIGTERMDrainsAndExitsZero() throws { try assertDrains(on: SIGTERM) }
+
+    func testSIGINTDrainsAndExitsZero() throws { try assertDrains(on: SIGINT) }
+
+    final class Replies: @unchecked Sendable {
+        private let lock = NSLock()
+        private var statuses: [Int] = []
+        var values: [Int] { lock.lock(); defer { lock.unlock() }; return statuses }
+        func append(_ status: Int) { lock.lock(); statuses.append(status); lock.unlock() }
+    }
+}
