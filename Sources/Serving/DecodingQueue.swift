@@ -32,8 +32,11 @@ public struct BatchingPolicy: Sendable, Equatable {
 /// `nmt translate` costs. Work that needs the model alone (attention recordings, walkthroughs)
 /// runs on the same thread between batches, so the model is never used by two threads at once.
 ///
-/// A sentence's result does not depend on its batch: `Generator` decodes every row as if alone
-/// (padding is masked), which `DecodingQueueTests` checks against decoding each sentence alone.
+/// A sentence's translation does not depend on its batch: `Generator` decodes every row as if
+/// alone (padding is masked). Its scores may, in the last bits: OpenBLAS sums a row of a product
+/// in an order that depends on the product's row count, so log-probabilities move by ~1e-6 with
+/// the batch — as they do between `nmt translate --batch-size 1` and its default. The ids are the
+/// same (`DecodingQueueTests`; and over Tatoeba's test set, docs/BENCHMARKS.md).
 public final class DecodingQueue: @unchecked Sendable {
     public let generator: Generator
     public let policy: BatchingPolicy

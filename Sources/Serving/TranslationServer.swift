@@ -29,7 +29,7 @@ public final class TranslationServer: Sendable {
     /// The body's fields, read up to the body limit (413 beyond it).
     func fields(of request: Request) async throws -> RequestFields {
         let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: limits.maxBodyBytes) } catch let error as HTTPError where error.status == .contentTooLarge {
+        do { body = try await request.body.collect(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes")
         }
         return try RequestFields(body: body, contentType: request.headers[.contentType])

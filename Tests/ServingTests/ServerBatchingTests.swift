@@ -26,7 +26,7 @@ final class ServerBatchingTests: XCTestCase {
         let results = Results(count: lines.count)
         let next = Counter()
         let started = Date()
-        DispatchQueue.concurrentPerform(iterations: Self.clients) { _ in
+        ServerProcess.onThreads(Self.clients) { _ in
             while let index = next.take(below: lines.count) {
                 // One line, unsplit, as `nmt translate` reads it.
                 let reply = try? server.post("/v1/translate", json: ["q": lines[index], "split": false])

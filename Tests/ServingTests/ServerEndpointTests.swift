@@ -114,7 +114,10 @@ final class ServerEndpointTests: XCTestCase {
         let reply = try server.post("/v1/attention", json: ["q": "I am a student."])
         XCTAssertEqual(reply.status, 200, reply.text)
         XCTAssertEqual(reply.object["translation"] as? String, "Je suis étudiant.")
-        XCTAssertEqual(reply.object["output_tokens"] as? [String], ["▁Je", "▁suis", "▁étudiant", ".", "</s>"])
+        let translated = try server.post("/v1/translate", json: ["q": "I am a student.", "split": false])
+        let tokens = ((translated.object["translations"] as? [[String: Any]])?.first?["sentences"] as? [[String: Any]])?.first
+            .flatMap { ($0["translations"] as? [[String: Any]])?.first?["tokens"] as? [String] }
+        XCTAssertEqual(reply.object["output_tokens"] as? [String], tokens, "what each decoder step chose: the translation's pieces")
         // Every key and table of `nmt attention --layer all --head all --format json`, the same numbers.
         let command = try NMTProcess.run(["attention", "I am a student.", "--layer", "all", "--head", "all", "--format", "json"])
         XCTAssertEqual(command.status, 0, command.standardError)
@@ -126,7 +129,8 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(tables.count, 3 * 3 * 4, "3 kinds × 3 layers × 4 heads")
         let forced = try server.post("/v1/attention", json: ["q": "I am a student.", "translation": "Je suis un étudiant.", "words": true])
         XCTAssertEqual(forced.status, 200, forced.text)
-        XCTAssertEqual(forced.object["output_tokens"] as? [String], ["Je", "suis", "un", "étudiant.", "</s>"])
+        XCTAssertEqual(forced.object["translation"] as? String, "Je suis un étudiant.")
+        XCTAssertEqual(forced.object["output_tokens"] as? [String], ["Je", "suis", "un", "étudiant.", "</s>"], "merged into words")
     }
 
     func testV1Walkthrough() throws {

@@ -9,9 +9,7 @@ import FoundationNetworking
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
-    private let standardError = Pipe()
-    private var errorText = Data()
-    private let errorLock = NSLock()
+    private let errors = ErrorBuffer()
 
     struct StartFailure: Error, CustomStringConvertible { let description: String }
 
@@ -21,6 +19,7 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = ["serve", "--port", "0"] + arguments
         let output = Pipe()
         process.standardOutput = output
+        let standardError = Pipe()
         process.standardError = standardError
         try process.run()
         let reader = output.fileHandleForReading
@@ -40,29 +39,32 @@ final class ServerProcess: @unchecked Sendable {
             }
             found.signal()
         }.start()
-        Thread { [self] in
+        let errors = self.errors
+        Thread {
             while true {
                 let data = standardError.fileHandleForReading.availableData
                 if data.isEmpty { break }
-                errorLock.lock()
-                errorText.append(data)
-                errorLock.unlock()
+                errors.append(data)
             }
         }.start()
         guard found.wait(timeout: .now() + timeout) == .success, let port = portBox.port else {
             process.terminate()
-            throw StartFailure(description: "nmt serve did not start: \(standardErrorText)")
+            throw StartFailure(description: "nmt serve did not start: \(errors.text)")
         }
         self.port = port
     }
 
     private final class PortBox: @unchecked Sendable { var port: Int? }
 
-    var standardErrorText: String {
-        errorLock.lock()
-        defer { errorLock.unlock() }
-        return String(decoding: errorText, as: UTF8.self)
+    /// What the server wrote to standard error, collected as it comes.
+    private final class ErrorBuffer: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func append(_ more: Data) { lock.lock(); data.append(more); lock.unlock() }
+        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
     }
+
+    var standardErrorText: String { errors.text }
 
     var base: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
@@ -95,6 +97,14 @@ final class ServerProcess: @unchecked Sendable {
         var error: String? { object["error"] as? String }
     }
 
+    /// Many connections to one host at once (URLSession.shared allows a handful), so concurrent
+    /// clients really are concurrent.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }()
+
     /// One request; the body is sent as given (a JSON value is serialized first).
     func request(_ method: String, _ path: String, body: Data? = nil, contentType: String? = "application/json",
                  timeout: TimeInterval = 120) throws -> Reply {
@@ -105,7 +115,7 @@ final class ServerProcess: @unchecked Sendable {
         if let contentType, body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         let done = DispatchSemaphore(value: 0)
         let box = ReplyBox()
-        URLSession.shared.dataTask(with: request) { data, response, error in
+        Self.session.dataTask(with: request) { data, response, error in
             if let response = response as? HTTPURLResponse {
                 var headers: [String: String] = [:]
                 for (key, value) in response.allHeaderFields { headers[String(describing: key).lowercased()] = String(describing: value) }
@@ -125,6 +135,20 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     func get(_ path: String) throws -> Reply { try request("GET", path) }
+
+    /// Runs `body(0…count-1)` on `count` threads of their own and waits for all of them: real
+    /// concurrent clients (Dispatch's pool would run only as many at once as there are cores).
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread {
+                body(index)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+    }
 
     func post(_ path: String, json: Any) throws -> Reply {
         try request("POST", path, body: try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed]))

@@ -64,7 +64,7 @@ final class ServerRobustnessTests: XCTestCase {
 
     func testDeeplyNestedJSON() throws {
         let nested = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
-        try assertRefused(try server.post("/translate", raw: #"{"q": "#  + nested + "}"), 400, mentioning: "")
+        try assertRefused(try server.post("/translate", raw: #"{"q": "#  + nested + "}"), 400, mentioning: "JSON")
     }
 
     func testBrokenForms() throws {
@@ -169,12 +169,14 @@ final class ServerRobustnessTests: XCTestCase {
         XCTAssertTrue(reply.error?.contains("queue is full") == true, reply.text)
         // A burst from many clients: each answered 200 or 503, none lost, then service as usual.
         let statuses = ConcurrentStatuses()
-        DispatchQueue.concurrentPerform(iterations: 24) { index in
+        ServerProcess.onThreads(24) { index in
             let status = (try? small.post("/translate", json: ["q": "Sentence number \(index).", "source": "en", "target": "fr"]).status) ?? -1
             statuses.append(status)
         }
         XCTAssertEqual(statuses.values.count, 24)
         XCTAssertTrue(statuses.values.allSatisfy { $0 == 200 || $0 == 503 }, "\(statuses.values)")
+        XCTAssertGreaterThan(statuses.values.filter { $0 == 503 }.count, 0, "an overload is refused, not queued without bound")
+        XCTAssertGreaterThan(statuses.values.filter { $0 == 200 }.count, 0, "and what fits is served")
         XCTAssertEqual(try small.post("/translate", json: ["q": "I am a student.", "source": "en", "target": "fr"]).status, 200, "recovers")
     }
 

@@ -10,21 +10,26 @@ final class ServerShutdownTests: XCTestCase {
         // Work that takes a while: forty sentences in one request, and three more requests.
         let text = (1...40).map { "This is sentence number \($0), which the server must still answer." }.joined(separator: " ")
         let replies = Replies()
-        let group = DispatchGroup()
-        for index in 0..<4 {
-            DispatchQueue.global().async(group: group) {
+        let clients = Thread {
+            ServerProcess.onThreads(4) { index in
                 let reply = try? server.post("/translate", json: ["q": index == 0 ? text : "Request \(index).", "source": "en", "target": "fr"])
                 replies.append(reply?.status ?? -1)
             }
+            replies.finish()
         }
+        clients.start()
         // Until every request has reached the server (the health request itself is the fifth).
         let started = Date()
+        var seen: [Int] = []
         while Date().timeIntervalSince(started) < 30 {
-            if let inFlight = try server.get("/health").object["requests_in_flight"] as? Int, inFlight >= 5 { break }
+            let inFlight = try server.get("/health").object["requests_in_flight"] as? Int ?? -1
+            seen.append(inFlight)
+            if inFlight >= 5 { break }
             usleep(5_000)
         }
+        XCTAssertEqual(seen.last, 5, "all four requests in flight; seen \(seen.suffix(20))", file: file, line: line)
         let status = server.stop(signal: signal)
-        XCTAssertEqual(group.wait(timeout: .now() + 120), .success, file: file, line: line)
+        XCTAssertEqual(replies.finished.wait(timeout: .now() + 120), .success, file: file, line: line)
         XCTAssertEqual(status, 0, "exit status after \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); stderr: \(server.standardErrorText)", file: file, line: line)
         XCTAssertEqual(replies.values, [200, 200, 200, 200], "every request in flight answered", file: file, line: line)
         XCTAssertTrue(server.standardErrorText.contains("stopped after answering every request in flight"), server.standardErrorText, file: file, line: line)
@@ -40,5 +45,7 @@ final class ServerShutdownTests: XCTestCase {
         private var statuses: [Int] = []
         var values: [Int] { lock.lock(); defer { lock.unlock() }; return statuses }
         func append(_ status: Int) { lock.lock(); statuses.append(status); lock.unlock() }
+        let finished = DispatchSemaphore(value: 0)
+        func finish() { finished.signal() }
     }
 }
