@@ -2,7 +2,9 @@ import Foundation
 
 /// The OpenAPI 3.0 description of every route, with the server's limits as the schemas' bounds.
 enum OpenAPIDocument {
-    static func json(limits: ServerLimits) -> String {
+    static func json(limits: ServerLimits, catalog: ModelCatalog) -> String {
+        let sources = Array(Set(catalog.models.map(\.pair.source))).sorted()
+        let targets = Array(Set(catalog.models.map(\.pair.target))).sorted()
         let object: [String: Any] = [
             "openapi": "3.0.3",
             "info": [
@@ -11,7 +13,7 @@ enum OpenAPIDocument {
                 "description": "Translation with nmt's Transformer models: LibreTranslate's API (/translate, /languages), nmt's own (/v1/…), health and Prometheus metrics. Every error is JSON {\"error\": message}.",
             ] as [String: Any],
             "paths": paths(limits),
-            "components": ["schemas": schemas(limits)],
+            "components": ["schemas": schemas(limits, sources: sources, targets: targets)],
         ]
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
@@ -68,17 +70,24 @@ enum OpenAPIDocument {
         ]
     }
 
-    static func schemas(_ limits: ServerLimits) -> [String: Any] {
+    /// `sources` and `targets`: the served languages' codes, which the request schemas list.
+    static func schemas(_ limits: ServerLimits, sources: [String], targets: [String]) -> [String: Any] {
         let string: [String: Any] = ["type": "string"]
         let strings: [String: Any] = ["type": "array", "items": string]
         let texts: [String: Any] = ["oneOf": [["type": "string", "maxLength": limits.maxCharacters],
                                               ["type": "array", "items": string, "maxItems": limits.maxTexts]]]
-        let language: [String: Any] = ["type": "string", "description": "An ISO 639-1 code (see /languages)."]
+        // LibreTranslate refuses an empty q.
+        let libreTexts: [String: Any] = ["oneOf": [["type": "string", "minLength": 1, "maxLength": limits.maxCharacters],
+                                                   ["type": "array", "items": string, "minItems": 1, "maxItems": limits.maxTexts]]]
+        // Optional fields may also be null, which counts as absent (as LibreTranslate reads them).
+        let source: [String: Any] = ["type": "string", "enum": sources, "nullable": true, "description": "A source language code (see /languages)."]
+        let target: [String: Any] = ["type": "string", "enum": targets, "nullable": true, "description": "A target language code (see /languages)."]
         let search: [String: Any] = [
-            "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4],
-            "n_best": ["type": "integer", "minimum": 1, "maximum": limits.maxAlternatives + 1, "default": 1, "description": "At most beam."],
-            "length_penalty": ["type": "number", "minimum": 0, "maximum": 5, "default": 1],
-            "max_length": ["type": "integer", "minimum": 1, "maximum": limits.maxLength, "default": 256],
+            "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4, "nullable": true],
+            "n_best": ["type": "integer", "minimum": 1, "maximum": limits.maxAlternatives + 1, "default": 1, "nullable": true,
+                       "description": "At most beam (a larger one is refused with 400)."],
+            "length_penalty": ["type": "number", "minimum": 0, "maximum": 5, "default": 1, "nullable": true],
+            "max_length": ["type": "integer", "minimum": 1, "maximum": limits.maxLength, "default": 256, "nullable": true],
         ]
         let translation: [String: Any] = ["type": "object", "required": ["text", "score", "tokens", "ids"], "properties": [
             "text": string, "score": ["type": "number"], "tokens": strings, "ids": ["type": "array", "items": ["type": "integer"]]]]
@@ -90,18 +99,19 @@ enum OpenAPIDocument {
             "Error": ["type": "object", "required": ["error"], "properties": ["error": string]],
             "Language": ["type": "object", "required": ["code", "name", "targets"], "properties": ["code": string, "name": string, "targets": strings]],
             "LibreTranslateRequest": ["type": "object", "required": ["q", "source", "target"], "properties": [
-                "q": texts, "source": ["type": "string", "description": "A language code, or auto."], "target": language,
-                "format": ["type": "string", "enum": ["text", "html"], "default": "text", "description": "html is refused (400)."],
-                "alternatives": ["type": "integer", "minimum": 0, "maximum": limits.maxAlternatives, "default": 0],
-                "api_key": ["type": "string", "description": "Accepted and ignored."]] as [String: Any]],
+                "q": libreTexts, "source": ["type": "string", "enum": sources + ["auto"], "description": "A language code, or auto."],
+                "target": ["type": "string", "enum": targets],
+                "format": ["type": "string", "enum": ["text", "html"], "default": "text", "nullable": true, "description": "html is refused (400)."],
+                "alternatives": ["type": "integer", "minimum": 0, "maximum": limits.maxAlternatives, "default": 0, "nullable": true],
+                "api_key": ["type": "string", "nullable": true, "description": "Accepted and ignored."]] as [String: Any]],
             "LibreTranslateResponse": ["type": "object", "required": ["translatedText"], "properties": [
                 "translatedText": ["oneOf": [string, strings]],
                 "alternatives": ["oneOf": [strings, ["type": "array", "items": strings]]],
                 "detectedLanguage": ["oneOf": [reference("DetectedLanguage"), ["type": "array", "items": reference("DetectedLanguage")]]]]],
             "DetectedLanguage": ["type": "object", "properties": ["language": string, "confidence": ["type": "number"]]],
             "TranslateRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": search.merging([
-                "q": texts, "source": language, "target": language,
-                "split": ["type": "boolean", "default": true, "description": "Cut each text into sentences (false: one sentence per text, as nmt translate reads a line)."]]) { $1 }],
+                "q": texts, "source": source, "target": target,
+                "split": ["type": "boolean", "default": true, "nullable": true, "description": "Cut each text into sentences (false: one sentence per text, as nmt translate reads a line)."]]) { $1 }],
             "TranslateResponse": ["type": "object", "required": ["model", "translations"], "properties": [
                 "model": string,
                 "translations": ["type": "array", "items": ["type": "object", "required": ["source", "text", "sentences"], "properties": [
@@ -109,15 +119,17 @@ enum OpenAPIDocument {
                     "sentences": ["type": "array", "items": ["type": "object", "required": ["source", "translations"], "properties": [
                         "source": string, "translations": ["type": "array", "items": translation]]]]]]]]],
             "AttentionRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": [
-                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters], "source": language, "target": language,
-                "translation": ["type": "string", "description": "A translation to teacher-force instead of searching (then no beam)."],
-                "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4],
-                "words": ["type": "boolean", "default": false, "description": "Merge pieces into words."]] as [String: Any]],
+                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters, "pattern": "\\S"],
+                "source": source, "target": target,
+                "translation": ["type": "string", "nullable": true, "description": "A translation to teacher-force instead of searching (then no beam)."],
+                "beam": ["type": "integer", "minimum": 1, "maximum": limits.maxBeam, "default": 4, "nullable": true],
+                "words": ["type": "boolean", "default": false, "nullable": true, "description": "Merge pieces into words."]] as [String: Any]],
             "AttentionResponse": ["type": "object", "required": ["source_tokens", "target_tokens", "output_tokens", "translation", "tables"], "properties": [
                 "source_tokens": strings, "target_tokens": strings, "output_tokens": strings, "translation": string, "words": ["type": "boolean"],
                 "tables": ["type": "array", "items": table]]],
             "WalkthroughRequest": ["type": "object", "required": ["q"], "additionalProperties": false, "properties": [
-                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters], "source": language, "target": language]],
+                "q": ["type": "string", "minLength": 1, "maxLength": limits.maxAttentionCharacters, "pattern": "\\S"],
+                "source": source, "target": target]],
             "Health": ["type": "object", "required": ["status", "models"], "properties": [
                 "status": string, "requests_in_flight": ["type": "integer"], "models": ["type": "array", "items": ["type": "object", "properties": [
                     "pair": string, "directory": string, "queued_sentences": ["type": "integer"]]]]]],

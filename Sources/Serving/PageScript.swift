@@ -93,7 +93,8 @@ enum PageScript {
       const keepLayer = $("layer").value, keepHead = $("head").value;
       $("layer").replaceChildren(...layers.map((l) => element("option", { value: l }, String(l))));
       $("head").replaceChildren(element("option", { value: "mean" }, "mean"), ...heads.map((h) => element("option", { value: h }, String(h))));
-      $("layer").value = layers.includes(Number(keepLayer)) ? keepLayer : String(layers[layers.length - 1]);
+      // Keep the reader's choice across sentences; at first, the last layer (as nmt attention).
+      $("layer").value = keepLayer !== "" && layers.includes(Number(keepLayer)) ? keepLayer : String(layers[layers.length - 1]);
       $("head").value = keepHead && (keepHead === "mean" || heads.includes(Number(keepHead))) ? keepHead : "mean";
     }
 

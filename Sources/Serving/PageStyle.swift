@@ -29,7 +29,7 @@ enum PageStyle {
     #source-tokens .token.strongest { outline: 2px solid #b3261e; }
     .kind { margin-top: 6px; }
     .maps { display: flex; flex-wrap: wrap; gap: 14px; }
-    .map { font-size: 11px; }
+    .map { font-size: 11px; margin: 0; }
     .map caption { text-align: left; color: var(--muted); padding-bottom: 2px; }
     .map table { border-collapse: collapse; }
     .map td { width: 16px; height: 16px; padding: 0; border: 1px solid #fff; }

@@ -49,7 +49,7 @@ public final class TranslationServer: Sendable {
         router.add(middleware: CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin],
                                               allowMethods: [.get, .post, .head, .options]))
         router.get("/") { _, _ in Self.staticResponse(Page.html, type: "text/html; charset=utf-8") }
-        router.get("openapi.json") { _, _ in JSONBody.response(json: Data(OpenAPIDocument.json(limits: self.limits).utf8)) }
+        router.get("openapi.json") { _, _ in JSONBody.response(json: Data(OpenAPIDocument.json(limits: self.limits, catalog: self.catalog).utf8)) }
         router.get("health") { _, _ in self.health() }
         router.get("metrics") { _, _ in Self.staticResponse(self.metrics.render(), type: "text/plain; version=0.0.4; charset=utf-8") }
         LibreTranslateRoutes(server: self).add(to: router)
@@ -93,6 +93,13 @@ struct RequestAccounting: RouterMiddleware {
     typealias Context = BasicRequestContext
     let metrics: ServerMetrics
 
+    /// The methods of each route, for a 405 that names them (Hummingbird answers 404 to a known
+    /// path with another method).
+    static let methods: [String: String] = [
+        "/": "GET, HEAD", "/languages": "GET, HEAD", "/health": "GET, HEAD", "/metrics": "GET, HEAD", "/openapi.json": "GET, HEAD",
+        "/translate": "POST", "/v1/translate": "POST", "/v1/attention": "POST", "/v1/walkthrough": "POST",
+    ]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         metrics.requestInFlight(+1)
@@ -102,10 +109,16 @@ struct RequestAccounting: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             response = try error.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            if let allowed = Self.methods[request.uri.path] {
+                var refusal = try APIError(.methodNotAllowed, "\(request.uri.path) takes \(allowed), not \(request.method)").response(from: request, context: context)
+                refusal.headers[.allow] = allowed
+                response = refusal
+            } else {
+                response = try APIError(.notFound, "no such route: \(request.method) \(request.uri.path); see /openapi.json").response(from: request, context: context)
+            }
         } catch let error as HTTPError {
-            let message = error.status == .notFound ? "no such route: \(request.method) \(request.uri.path); see /openapi.json"
-                : error.body ?? error.status.reasonPhrase
-            response = try APIError(error.status, message).response(from: request, context: context)
+            response = try APIError(error.status, error.body ?? error.status.reasonPhrase).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try APIError(error.status, error.status.reasonPhrase).response(from: request, context: context)
         } catch {

@@ -157,7 +157,9 @@ final class ServerRobustnessTests: XCTestCase {
 
     func testUnknownRouteAndMethod() throws {
         try assertRefused(try server.get("/nosuch"), 404, mentioning: "no such route")
-        try assertRefused(try server.get("/translate"), 404, mentioning: "no such route")
+        let wrongMethod = try server.get("/translate")
+        try assertRefused(wrongMethod, 405, mentioning: "/translate takes POST, not GET")
+        XCTAssertEqual(wrongMethod.headers["allow"], "POST")
     }
 
     func testQueueFullGives503WithRetryAfterAndRecovers() throws {
