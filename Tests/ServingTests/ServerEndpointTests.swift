@@ -4,27 +4,7 @@ import XCTest
 
 /// Every endpoint of the real `nmt serve` (the built binary on a free loopback port), and
 /// LibreTranslate's request and response shapes exactly.
-final class ServerEndpointTests: XCTestCase {
-    nonisolated(unsafe) static var server: ServerProcess?
-
-    override class func setUp() {
-        super.setUp()
-        server = try? ServerProcess()
-    }
-
-    override class func tearDown() {
-        XCTAssertEqual(server?.stop(), 0, "SIGTERM ends the server with status 0")
-        server = nil
-        super.tearDown()
-    }
-
-    var server: ServerProcess {
-        get throws {
-            guard let server = Self.server else { throw XCTSkip("nmt serve did not start (is the release binary built?)") }
-            return server
-        }
-    }
-
+final class ServerEndpointTests: SharedServerTestCase {
     /// The keys of a JSON object, sorted.
     func keys(_ object: Any?) -> [String] { ((object as? [String: Any])?.keys).map { $0.sorted() } ?? [] }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import XCTest
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -156,5 +157,34 @@ final class ServerProcess: @unchecked Sendable {
 
     func post(_ path: String, raw: String, contentType: String? = "application/json") throws -> Reply {
         try request("POST", path, body: Data(raw.utf8), contentType: contentType)
+    }
+}
+
+/// A test case whose tests share one server, started before the first test with the class's
+/// `serverArguments` and stopped (SIGTERM, which must give exit status 0) after the last.
+class SharedServerTestCase: XCTestCase {
+    class var serverArguments: [String] { [] }
+
+    nonisolated(unsafe) private static var servers: [ObjectIdentifier: ServerProcess] = [:]
+
+    override class func setUp() {
+        super.setUp()
+        servers[ObjectIdentifier(self)] = try? ServerProcess(serverArguments)
+    }
+
+    override class func tearDown() {
+        if let server = servers.removeValue(forKey: ObjectIdentifier(self)) {
+            XCTAssertEqual(server.stop(), 0, "SIGTERM ends the server with status 0")
+        }
+        super.tearDown()
+    }
+
+    var server: ServerProcess {
+        get throws {
+            guard let server = Self.servers[ObjectIdentifier(type(of: self))] else {
+                throw XCTSkip("nmt serve did not start (is the release binary built?)")
+            }
+            return server
+        }
     }
 }

@@ -4,26 +4,8 @@ import XCTest
 
 /// The bad-request matrix of docs/ROBUSTNESS.md (`nmt serve`), one test a row: each request is
 /// refused with its 4xx (or 503) and a JSON `{"error": …}`, and the server goes on answering.
-final class ServerRobustnessTests: XCTestCase {
-    nonisolated(unsafe) static var server: ServerProcess?
-
-    override class func setUp() {
-        super.setUp()
-        server = try? ServerProcess(["--max-characters", "2000", "--max-sentences", "20", "--max-body", "16384"])
-    }
-
-    override class func tearDown() {
-        XCTAssertEqual(server?.stop(), 0)
-        server = nil
-        super.tearDown()
-    }
-
-    var server: ServerProcess {
-        get throws {
-            guard let server = Self.server else { throw XCTSkip("nmt serve did not start (is the release binary built?)") }
-            return server
-        }
-    }
+final class ServerRobustnessTests: SharedServerTestCase {
+    override class var serverArguments: [String] { ["--max-characters", "2000", "--max-sentences", "20", "--max-body", "16384"] }
 
     /// The reply has `status`, a JSON error mentioning `mentioning`, and the server still answers.
     func assertRefused(_ reply: ServerProcess.Reply, _ status: Int, mentioning: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -190,7 +172,15 @@ final class ServerRobustnessTests: XCTestCase {
         XCTAssertEqual(reply.status, 503, reply.text)
         XCTAssertTrue(reply.error?.contains("deadline") == true, reply.text)
         XCTAssertNotNil(reply.headers["retry-after"])
-        XCTAssertEqual(try hurried.post("/translate", json: ["q": "Hello.", "source": "en", "target": "fr"]).status, 200, "recovers")
+        // The batch already decoding when the deadline passed runs to its end (a search cannot be
+        // stopped midway); once it has, requests are answered again.
+        var statuses: [Int] = []
+        let started = Date()
+        while statuses.last != 200 && Date().timeIntervalSince(started) < 60 {
+            statuses.append(try hurried.post("/translate", json: ["q": "Hello.", "source": "en", "target": "fr"]).status)
+        }
+        XCTAssertEqual(statuses.last, 200, "recovers; statuses \(statuses)")
+        XCTAssertTrue(statuses.allSatisfy { $0 == 200 || $0 == 503 }, "\(statuses)")
     }
 
     final class ConcurrentStatuses: @unchecked Sendable {
