@@ -55,6 +55,36 @@ final class ExternalClientTests: XCTestCase {
         XCTAssertEqual(seen?["strongest"] as? [String], ["▁am"], "suis looked at am")
     }
 
+    /// A fixed count of requests from a second process (scripts/serve/load_test.py, the standard
+    /// library only): no errors, and the server's memory flat from the first quarter of the run to
+    /// the last (within 10 %), after a warm-up.
+    func testLoadFromASecondProcessKeepsMemoryFlat() throws {
+        guard let corpus = Fixtures.sharedCorpus("tatoeba-eng-fra/test.tsv") else { throw XCTSkip("../shared/corpora/tatoeba-eng-fra is absent") }
+        guard let python = Self.python(with: "json") else { throw XCTSkip("no python3") }
+        let folder = try Fixtures.temporaryDirectory("nmt-serve-load")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sentences = folder.appendingPathComponent("source.en")
+        let lines = try String(contentsOf: corpus, encoding: .utf8).split(separator: "\n").prefix(500).map { $0.split(separator: "\t")[0] }
+        try (lines.joined(separator: "\n") + "\n").write(to: sentences, atomically: true, encoding: .utf8)
+        let server = try ServerProcess()
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let script = Fixtures.packageRoot.appendingPathComponent("scripts/serve/load_test.py").path
+        let requests = ProcessInfo.processInfo.environment["NMT_SERVE_LOAD_REQUESTS"] ?? "800"
+        let common = [script, "--url", server.base.absoluteString, "--sentences", sentences.path, "--clients", "16",
+                      "--pid", String(server.process.processIdentifier)]
+        let warmUp = try Self.run(python, common + ["--requests", "100"], timeout: 600)
+        XCTAssertEqual(warmUp.status, 0, warmUp.output)
+        let outcome = try Self.run(python, common + ["--requests", requests], timeout: 900)
+        XCTAssertEqual(outcome.status, 0, outcome.output)
+        let report = try XCTUnwrap(outcome.output.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] },
+                                   outcome.output)
+        XCTAssertEqual(report["errors"] as? Int, 0, outcome.output)
+        XCTAssertEqual(report["answered"] as? Int, Int(requests), outcome.output)
+        let growth = try XCTUnwrap(report["rss_growth_first_to_last_quarter"] as? Double, outcome.output)
+        XCTAssertLessThanOrEqual(growth, 0.10, "RSS growth from the first quarter to the last: \(outcome.output)")
+        print("load: \(outcome.output.split(separator: "\n").last ?? "")")
+    }
+
     func testSchemathesisFindsNoServerErrors() throws {
         guard let python = Self.python(with: "schemathesis") else { throw XCTSkip("schemathesis is absent: pip install schemathesis (see .ci/run)") }
         let server = try ServerProcess()
