@@ -37,7 +37,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Most sentences decoded together.")
     var batchSize = 32
 
-    @Option(help: ArgumentHelp("How long the first sentence of a batch waits for others to join it.", valueName: "ms"))
+    @Option(help: ArgumentHelp("How long a batch waits for more sentences (from the later of its first sentence's arrival and the last batch's end).", valueName: "ms"))
     var batchWait = 5
 
     @Option(help: "Most sentences waiting for the decoder; past it, requests get 503 with Retry-After.")

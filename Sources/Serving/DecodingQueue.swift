@@ -17,7 +17,8 @@ public struct BatchingPolicy: Sendable, Equatable {
     public var maxSentences: Int = 32
     /// Most source tokens in a batch, counted with padding (sentences × the longest).
     public var maxTokens: Int = 4096
-    /// How long the first sentence of a batch may wait for others to join it.
+    /// How long a batch waits for more sentences to join it, counted from the later of its oldest
+    /// sentence's arrival and the previous batch's end.
     public var maxWait: Duration = .milliseconds(5)
 
     public init(maxSentences: Int = 32, maxTokens: Int = 4096, maxWait: Duration = .milliseconds(5)) {
@@ -73,6 +74,9 @@ public final class DecodingQueue: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private var finished = false
+    /// When the last batch was handed back: its requesters answer, and their next sentences
+    /// arrive a few milliseconds later.
+    private var lastBatchEnd = Date.distantPast
 
     public init(generator: Generator, policy: BatchingPolicy = BatchingPolicy(), capacity: Int = 1024, metrics: ServerMetrics? = nil) {
         precondition(policy.maxSentences >= 1 && policy.maxTokens >= 1 && capacity >= 1, "DecodingQueue: empty limits")
@@ -210,8 +214,8 @@ public final class DecodingQueue: @unchecked Sendable {
         case decode([Pending])
     }
 
-    /// Waits for work; for sentences, up to `policy.maxWait` after the oldest arrived, unless a
-    /// full batch is already waiting. Nil once stopping with nothing left.
+    /// Waits for work; for sentences, up to `policy.maxWait` after the oldest arrived or the last
+    /// batch ended (the later), unless a full batch is already waiting. Nil once stopping with nothing left.
     private func nextBatch() -> Work? {
         condition.lock()
         defer { condition.unlock() }
@@ -221,7 +225,10 @@ public final class DecodingQueue: @unchecked Sendable {
                 condition.wait()
             }
             if !exclusive.isEmpty { return .exclusive(exclusive.removeFirst()) }
-            let waitUntil = pending[0].arrived.addingTimeInterval(policy.maxWait.seconds)
+            // Wait from the later of the oldest arrival and the last batch's end: clients answered
+            // by that batch send again within milliseconds, and waiting for them merges the two
+            // halves that would otherwise alternate (one decoding while the other queues).
+            let waitUntil = max(pending[0].arrived, lastBatchEnd).addingTimeInterval(policy.maxWait.seconds)
             while !stopping, exclusive.isEmpty, !pending.isEmpty, !isFull(pending), Date() < waitUntil {
                 _ = condition.wait(until: waitUntil)
             }
@@ -290,6 +297,7 @@ public final class DecodingQueue: @unchecked Sendable {
                 done.append((continuation, item.job.results.map { $0! }))
             }
         }
+        lastBatchEnd = Date()
         condition.unlock()
         for (continuation, results) in done { continuation.resume(returning: results) }
     }
