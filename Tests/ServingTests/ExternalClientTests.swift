@@ -19,10 +19,11 @@ final class ExternalClientTests: XCTestCase {
     struct Outcome { var status: Int32; var output: String }
 
     /// Runs a program to its end (or kills it after `timeout` seconds), its output and errors together.
-    static func run(_ program: String, _ arguments: [String], timeout: TimeInterval) throws -> Outcome {
+    static func run(_ program: String, _ arguments: [String], timeout: TimeInterval, in folder: URL? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
+        if let folder { process.currentDirectoryURL = folder }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -90,10 +91,13 @@ final class ExternalClientTests: XCTestCase {
         let server = try ServerProcess()
         defer { XCTAssertEqual(server.stop(), 0) }
         let examples = ProcessInfo.processInfo.environment["NMT_SCHEMATHESIS_EXAMPLES"] ?? "25"
+        // schemathesis keeps a cache in its working directory: a temporary one, not the checkout.
+        let folder = try Fixtures.temporaryDirectory("nmt-schemathesis")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let outcome = try Self.run(python, ["-m", "schemathesis.cli", "run", server.base.absoluteString + "/openapi.json",
                                             "--checks", "not_a_server_error", "--max-examples", examples,
                                             "--request-timeout", "120", "--no-color", "--seed", "1"],
-                                   timeout: 1200)
+                                   timeout: 1200, in: folder)
         XCTAssertEqual(outcome.status, 0, outcome.output)
         XCTAssertEqual(try server.get("/health").status, 200, "the server is up after the run")
     }
