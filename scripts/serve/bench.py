@@ -79,6 +79,26 @@ def main():
             out.write(line.split("\t")[0] + "\n")
     expected_path = os.path.join(folder, "expected.fr")
 
+    # What batching alone costs, without HTTP: nmt translate with batches of 16 (sorted by length
+    # within its chunk, as it does), and with the lines shuffled (batches of 16 mixed lengths, as
+    # concurrent clients make them).
+    shuffled = os.path.join(folder, "shuffled.en")
+    lines = open(source, encoding="utf-8").read().splitlines()
+    order = sorted(range(len(lines)), key=lambda i: (i * 7919) % len(lines))
+    with open(shuffled, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines[i] for i in order) + "\n")
+    references = {}
+    for name, path, extra in [("translate_default", source, []), ("translate_batch16", source, ["--batch-size", "16"]),
+                              ("translate_batch16_shuffled", shuffled, ["--batch-size", "16"])]:
+        times = []
+        for _ in range(args.rounds):
+            begin = time.monotonic()
+            with open(path) as stdin:
+                subprocess.run([args.nmt, "translate"] + extra, stdin=stdin, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.monotonic() - begin)
+        references[name] = round(statistics.median(times), 2)
+    print(json.dumps({"references_s": references}), flush=True)
+
     rows = []
     for wait in [int(w) for w in args.waits.split(",")]:
         translate_times, serve_times, batches, exact = [], [], [], True
