@@ -47,7 +47,7 @@ public final class TranslationServer: Sendable {
         let router = Router()
         router.add(middleware: RequestAccounting(metrics: metrics))
         router.add(middleware: CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin],
-                                              allowMethods: [.get, .post, .head, .options]))
+                                              allowMethods: [.get, .post, .options]))
         router.get("/") { _, _ in Self.staticResponse(Page.html, type: "text/html; charset=utf-8") }
         router.get("openapi.json") { _, _ in JSONBody.response(json: Data(OpenAPIDocument.json(limits: self.limits, catalog: self.catalog).utf8)) }
         router.get("health") { _, _ in self.health() }
@@ -96,7 +96,7 @@ struct RequestAccounting: RouterMiddleware {
     /// The methods of each route, for a 405 that names them (Hummingbird answers 404 to a known
     /// path with another method).
     static let methods: [String: String] = [
-        "/": "GET, HEAD", "/languages": "GET, HEAD", "/health": "GET, HEAD", "/metrics": "GET, HEAD", "/openapi.json": "GET, HEAD",
+        "/": "GET", "/languages": "GET", "/health": "GET", "/metrics": "GET", "/openapi.json": "GET",
         "/translate": "POST", "/v1/translate": "POST", "/v1/attention": "POST", "/v1/walkthrough": "POST",
     ]
 
