@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import NMT
 import Serving
-import Tensor
 
 /// `nmt serve`: the models over HTTP — LibreTranslate's API, nmt's own, metrics, and a page.
 struct Serve: ParsableCommand {
@@ -31,8 +30,7 @@ struct Serve: ParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one (printed at the start).")
     var port = 8080
 
-    @Option(help: "Threads for the matrix products and the attention heads.")
-    var threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    @OptionGroup var computation: ThreadOptions
 
     @Option(help: "Most sentences decoded together.")
     var batchSize = 32
@@ -57,7 +55,6 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw CommandError("--port must be between 0 and 65535, got \(port)") }
-        guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
         guard batchSize >= 1 else { throw CommandError("--batch-size must be at least 1, got \(batchSize)") }
         guard (0...1000).contains(batchWait) else { throw CommandError("--batch-wait must be between 0 and 1000 ms, got \(batchWait)") }
         guard queueSize >= 1 else { throw CommandError("--queue-size must be at least 1, got \(queueSize)") }
@@ -78,9 +75,7 @@ struct Serve: ParsableCommand {
     /// The models to serve: each --model's pair and folder, or the shipped model.
     func modelSpecifications() throws -> [(pair: LanguagePair, directory: URL)] {
         guard !models.isEmpty else {
-            guard let shipped = ShippedModel.locate() else {
-                throw CommandError("no model given and the shipped model (\(ShippedModel.relativePath)) was not found beside the nmt executable or in the package; pass --model DIR")
-            }
+            let shipped = try ShippedModel.directory(given: nil, relativePath: ShippedModel.relativePath)
             return [(LanguagePair(source: "en", target: "fr"), shipped)]
         }
         var specifications: [(pair: LanguagePair, directory: URL)] = []
@@ -103,8 +98,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let metrics = ServerMetrics()
         let limits = self.limits
         let policy = BatchingPolicy(maxSentences: batchSize, maxWait: .milliseconds(batchWait))
