@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         // `nmt serve`: the HTTP API, the batching queue in front of the model, and the page.
         .target(name: "Serving", dependencies: [
-            "NMT", "Tokenizers",
+            "NMT", "Tokenizers", "TextIO",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

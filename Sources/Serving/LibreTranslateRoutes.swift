@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NMT
+import TextIO
 
 /// LibreTranslate's API, so its clients work unchanged: `POST /translate` and `GET /languages`,
 /// with its request fields (JSON or a form), its response shapes and its error object.
@@ -16,9 +17,9 @@ struct LibreTranslateRoutes {
 
     /// `[{"code", "name", "targets"}]`, every language that is a source or a target.
     func languages() -> Response {
-        JSONBody.response(server.catalog.languages.map { language -> [String: Any] in
-            ["code": language.code, "name": LanguageNames.name(language.code), "targets": language.targets]
-        })
+        JSONBody.response(.array(server.catalog.languages.map { language in
+            ["code": .string(language.code), "name": .string(LanguageNames.name(language.code)), "targets": .array(language.targets.map(JSON.string))]
+        }))
     }
 
     /// `{"translatedText": string | [string]}`, with `"alternatives"` (a list, or a list per
@@ -42,21 +43,21 @@ struct LibreTranslateRoutes {
         let options = SearchOptions(beamSize: max(4, alternatives + 1), nBest: alternatives + 1)
         let results = try await server.service.translate(q.texts, with: model, options: options, splitSentences: true,
                                                          deadline: server.deadline())
-        let alternativesOf = { (result: TextTranslation) -> [String] in
-            (1..<max(1, min(alternatives + 1, result.alternativeCount))).map(result.alternative)
+        let alternativesOf = { (result: TextTranslation) -> JSON in
+            .array((1..<max(1, min(alternatives + 1, result.alternativeCount))).map { .string(result.alternative($0)) })
         }
-        var body: [String: Any] = [:]
+        var body: [(key: String, value: JSON)] = []
         if q.isList {
-            body["translatedText"] = results.map(\.text)
-            if alternatives > 0 { body["alternatives"] = results.map(alternativesOf) }
+            body.append(("translatedText", .array(results.map { .string($0.text) })))
+            if alternatives > 0 { body.append(("alternatives", .array(results.map(alternativesOf)))) }
         } else {
-            body["translatedText"] = results[0].text
-            if alternatives > 0 { body["alternatives"] = alternativesOf(results[0]) }
+            body.append(("translatedText", .string(results[0].text)))
+            if alternatives > 0 { body.append(("alternatives", alternativesOf(results[0]))) }
         }
         if source == "auto" {
-            let detected: [String: Any] = ["language": model.pair.source, "confidence": 100.0]
-            body["detectedLanguage"] = q.isList ? Array(repeating: detected, count: q.texts.count) : detected
+            let detected: JSON = ["language": .string(model.pair.source), "confidence": 100.0]
+            body.append(("detectedLanguage", q.isList ? .array(Array(repeating: detected, count: q.texts.count)) : detected))
         }
-        return JSONBody.response(body)
+        return JSONBody.response(.object(body))
     }
 }

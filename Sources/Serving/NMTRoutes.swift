@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NMT
+import TextIO
 import Tokenizers
 
 /// nmt's own API: translation with `nmt translate`'s search options and answers, and the
@@ -26,17 +27,12 @@ struct NMTRoutes {
         let model = try server.catalog.resolve(source: try fields.string("source"), target: try fields.string("target"))
         let results = try await server.service.translate(q.texts, with: model, options: options, splitSentences: split,
                                                          deadline: server.deadline())
-        let translations = results.map { result -> [String: Any] in
-            let sentences = zip(split ? result.split.sentencesOnOneLine : result.split.sentences, result.sentences).map { source, nBest -> [String: Any] in
-                ["source": source, "translations": nBest.map(Self.object)]
-            }
-            return ["source": result.source, "text": result.text, "sentences": sentences]
+        let translations = results.map { result -> JSON in
+            let sources = split ? result.split.sentencesOnOneLine : result.split.sentences
+            let sentences = zip(sources, result.sentences).map { source, nBest in Translation.json(source: source, nBest: nBest) }
+            return ["source": .string(result.source), "text": .string(result.text), "sentences": .array(sentences)]
         }
-        return JSONBody.response(["model": model.pair.description, "translations": translations])
-    }
-
-    static func object(_ translation: Translation) -> [String: Any] {
-        ["text": translation.text, "score": Double(translation.score), "tokens": translation.tokens, "ids": translation.ids]
+        return JSONBody.response(["model": .string(model.pair.description), "translations": .array(translations)])
     }
 
     /// One sentence a request names in "q", checked against the attention limit.
@@ -77,16 +73,17 @@ struct NMTRoutes {
             let tables = try recording.tables(kinds: AttentionKind.allCases, layers: .all, heads: .all, source: source, target: target, words: words)
             let output = recording.outputTokens(translator.tokenizer).labels(words: words)
             let rendered = AttentionRenderer.json(sourceTokens: source.labels(words: words), targetTokens: target.labels(words: words), tables: tables)
-            let extra = try Self.jsonFields(["output_tokens": output, "translation": translator.tokenizer.decode(outputIds), "words": words])
-            return "{" + extra + ", " + rendered.dropFirst()
+            let extra: JSON = ["translation": .string(translator.tokenizer.decode(outputIds)), "output_tokens": .array(output.map(JSON.string)),
+                               "words": .bool(words)]
+            return Self.prepending(extra, to: rendered)
         }
-        return JSONBody.response(json: Data(json.utf8))
+        return JSONBody.response(text: json)
     }
 
-    /// The members of a JSON object without its braces, to put in front of another object's.
-    static func jsonFields(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+    /// `object`'s members put in front of those of `document`, a JSON object already written
+    /// (the attention tables, whose weights `AttentionRenderer` writes in Float's shortest digits).
+    static func prepending(_ object: JSON, to document: String) -> String {
+        String(object.compact.dropLast()) + ", " + document.drop { $0 != "{" }.dropFirst()
     }
 
     /// The five steps of `nmt walkthrough` as JSON.
@@ -96,38 +93,38 @@ struct NMTRoutes {
         let text = try sentence(fields)
         let model = try server.catalog.resolve(source: try fields.string("source"), target: try fields.string("target"))
         let translator = model.translator
-        let object = try await server.exclusively(on: model) { () throws -> WalkthroughJSON in
+        let json = try await server.exclusively(on: model) { () throws -> JSON in
             guard !translator.sourceIds(text).truncated else { throw APIError(.contentTooLarge, "\"q\" is longer than the model's positions") }
-            return WalkthroughJSON(try Walkthrough(translator: translator, sentence: text))
+            return try Walkthrough(translator: translator, sentence: text).json
         }
-        return JSONBody.response(object.value)
+        return JSONBody.response(json)
     }
 }
 
-/// A walkthrough as JSON values (built on the decoder thread, sent from the handler).
-struct WalkthroughJSON: @unchecked Sendable {
-    let value: [String: Any]
-
-    init(_ walkthrough: Walkthrough) {
-        func weighted(_ token: Walkthrough.WeightedToken) -> [String: Any] { ["token": token.token, "weight": Double(token.weight)] }
-        func table(_ table: AttentionTable) -> [String: Any] {
-            ["title": table.title, "rows": table.rows, "columns": table.columns, "weights": table.weights.map { $0.map(Double.init) }]
+/// A walkthrough as JSON (built on the decoder thread, sent from the handler).
+extension Walkthrough {
+    var json: JSON {
+        func weighted(_ token: WeightedToken) -> JSON { ["token": .string(token.token), "weight": .figure(Double(token.weight))] }
+        func figures(_ values: [Float]) -> JSON { .array(values.map { .figure(Double($0)) }) }
+        func table(_ table: AttentionTable) -> JSON {
+            ["title": .string(table.title), "rows": .array(table.rows.map(JSON.string)), "columns": .array(table.columns.map(JSON.string)),
+             "weights": .array(table.weights.map(figures))]
         }
-        value = [
-            "sentence": walkthrough.sentence,
-            "translation": walkthrough.translation,
-            "embedding_scale": Double(walkthrough.embeddingScale),
-            "source_pieces": walkthrough.sourcePieces.map { piece -> [String: Any] in
-                ["piece": piece.piece, "id": piece.id, "embedding": piece.embedding.map(Double.init),
-                 "embedding_norm": Double(piece.embeddingNorm), "position": piece.position.map(Double.init),
-                 "position_norm": Double(piece.positionNorm)]
-            },
-            "encoder_self_attention": table(walkthrough.encoderSelfAttention),
-            "decoder_self_attention": table(walkthrough.decoderSelfAttention),
-            "cross_attention": walkthrough.crossAttention.map { ["word": $0.word, "sources": $0.sources.map(weighted)] as [String: Any] },
-            "generation": walkthrough.generation.map { step -> [String: Any] in
-                ["output_so_far": step.outputSoFar, "candidates": step.candidates.map(weighted), "chosen": weighted(step.chosen)]
-            },
+        return [
+            "sentence": .string(sentence),
+            "translation": .string(translation),
+            "embedding_scale": .figure(Double(embeddingScale)),
+            "source_pieces": .array(sourcePieces.map { piece in
+                ["piece": .string(piece.piece), "id": .number(piece.id), "embedding": figures(piece.embedding),
+                 "embedding_norm": .figure(Double(piece.embeddingNorm)), "position": figures(piece.position),
+                 "position_norm": .figure(Double(piece.positionNorm))]
+            }),
+            "encoder_self_attention": table(encoderSelfAttention),
+            "decoder_self_attention": table(decoderSelfAttention),
+            "cross_attention": .array(crossAttention.map { ["word": .string($0.word), "sources": .array($0.sources.map(weighted))] }),
+            "generation": .array(generation.map { step in
+                ["output_so_far": .string(step.outputSoFar), "candidates": .array(step.candidates.map(weighted)), "chosen": weighted(step.chosen)]
+            }),
         ]
     }
 }

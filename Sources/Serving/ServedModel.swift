@@ -1,5 +1,6 @@
 import Foundation
 import NMT
+import TextIO
 
 /// A source → target language pair, by ISO 639-1 codes ("en" → "fr").
 public struct LanguagePair: Hashable, Sendable, CustomStringConvertible {
@@ -31,9 +32,9 @@ public struct LanguagePair: Hashable, Sendable, CustomStringConvertible {
     /// else its folder's name ("en-fr", "opus-mt-en-fr").
     public static func of(directory: URL) -> LanguagePair? {
         for file in ["tokenizer_config.json", "config.json"] {
-            guard let data = try? Data(contentsOf: directory.appendingPathComponent(file)),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let source = object["source_lang"] as? String, let target = object["target_lang"] as? String,
+            guard let bytes = try? [UInt8](Data(contentsOf: directory.appendingPathComponent(file))),
+                  let object = try? JSON.parse(bytes),
+                  let source = object["source_lang"]?.string, let target = object["target_lang"]?.string,
                   let pair = LanguagePair("\(source)-\(target)") else { continue }
             return pair
         }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NMT
+import TextIO
 
 /// `nmt serve`: the models, their decoding queues and the HTTP routes in front of them.
 ///
@@ -49,7 +50,7 @@ public final class TranslationServer: Sendable {
         router.add(middleware: CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin],
                                               allowMethods: [.get, .post, .options]))
         router.get("/") { _, _ in Self.staticResponse(Page.html, type: "text/html; charset=utf-8") }
-        router.get("openapi.json") { _, _ in JSONBody.response(json: Data(OpenAPIDocument.json(limits: self.limits, catalog: self.catalog).utf8)) }
+        router.get("openapi.json") { _, _ in JSONBody.response(text: OpenAPIDocument.json(limits: self.limits, catalog: self.catalog).pretty) }
         router.get("health") { _, _ in self.health() }
         router.get("metrics") { _, _ in Self.staticResponse(self.metrics.render(), type: "text/plain; version=0.0.4; charset=utf-8") }
         LibreTranslateRoutes(server: self).add(to: router)
@@ -64,8 +65,8 @@ public final class TranslationServer: Sendable {
     func health() -> Response {
         JSONBody.response([
             "status": "ok",
-            "requests_in_flight": metrics.requestsInFlight,
-            "models": catalog.models.map { ["pair": $0.pair.description, "directory": $0.directory, "queued_sentences": $0.queue.depth] as [String: Any] },
+            "requests_in_flight": .number(metrics.requestsInFlight),
+            "models": .array(catalog.models.map { ["pair": .string($0.pair.description), "directory": .string($0.directory), "queued_sentences": .number($0.queue.depth)] }),
         ])
     }
 
