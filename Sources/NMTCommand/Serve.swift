@@ -44,6 +44,9 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("A request not answered by then gets 503.", valueName: "seconds"))
     var deadline = 60
 
+    @Option(help: ArgumentHelp("A connection silent this long in the middle of a request (or between requests) is closed.", valueName: "seconds"))
+    var idleTimeout = 10
+
     @Option(help: "Most characters of text in one request.")
     var maxCharacters = 20_000
 
@@ -59,6 +62,7 @@ struct Serve: ParsableCommand {
         guard (0...1000).contains(batchWait) else { throw CommandError("--batch-wait must be between 0 and 1000 ms, got \(batchWait)") }
         guard queueSize >= 1 else { throw CommandError("--queue-size must be at least 1, got \(queueSize)") }
         guard deadline >= 1 else { throw CommandError("--deadline must be at least 1 second, got \(deadline)") }
+        guard idleTimeout >= 1 else { throw CommandError("--idle-timeout must be at least 1 second, got \(idleTimeout)") }
         guard maxCharacters >= 1, maxSentences >= 1, maxBody >= 1 else { throw CommandError("--max-characters, --max-sentences and --max-body must be at least 1") }
     }
 
@@ -69,6 +73,7 @@ struct Serve: ParsableCommand {
         limits.maxSentences = maxSentences
         limits.maxQueuedSentences = queueSize
         limits.deadline = .seconds(deadline)
+        limits.idleTimeout = .seconds(idleTimeout)
         return limits
     }
 

@@ -24,6 +24,10 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxQueuedSentences: Int = 1_024
     /// A request not answered by then gets 503 (its sentences still waiting are dropped).
     public var deadline: Duration = .seconds(60)
+    /// A connection that sends nothing for this long while a request is being read (a body that
+    /// stalls half-way, headers never finished) or between requests is closed: without it one
+    /// stalled client holds its connection for ever and keeps SIGTERM from ever finishing.
+    public var idleTimeout: Duration = .seconds(10)
 
     public init() {}
 }

@@ -32,6 +32,10 @@ public final class TranslationServer: Sendable {
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "the request body is larger than \(limits.maxBodyBytes) bytes")
+        } catch {
+            // The client's fault, not the server's (it stalled past the idle timeout and was cut
+            // off, or hung up half-way): a 400 in the metrics, not a 500 and an error in the log.
+            throw APIError(.badRequest, "the request body did not arrive whole (\(error))")
         }
         return try RequestFields(body: body, contentType: request.headers[.contentType])
     }
@@ -78,6 +82,7 @@ public final class TranslationServer: Sendable {
         logger.logLevel = .warning
         let app = Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
             configuration: .init(address: .hostname(host, port: port), serverName: "nmt"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
             logger: logger

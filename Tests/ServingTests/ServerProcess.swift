@@ -4,6 +4,9 @@ import XCTest
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The built `nmt serve` running as a user runs it, on a free loopback port, and a small HTTP
 /// client for it.
@@ -185,6 +188,38 @@ class SharedServerTestCase: XCTestCase {
                 throw XCTSkip("nmt serve did not start (is the release binary built?)")
             }
             return server
+        }
+    }
+}
+
+extension ServerProcess {
+    /// A client that stalls: it connects, sends a request's head and the first bytes of a body of
+    /// 100, and then nothing. Returns the socket, with reads timing out after `readTimeout` seconds.
+    func openStalledRequest(readTimeout: Int = 30) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw StartFailure(description: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(descriptor); throw StartFailure(description: "connect: errno \(errno)") }
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let head = "POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\": \"I am"
+        _ = head.utf8CString.withUnsafeBufferPointer { send(descriptor, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+        return descriptor
+    }
+
+    /// Reads from `socket` until the server closes it (true) or a read times out (false).
+    static func waitsForClose(_ socket: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
         }
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import TestSupport
 import XCTest
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The bad-request matrix of docs/ROBUSTNESS.md (`nmt serve`), one test a row: each request is
 /// refused with its 4xx (or 503) and a JSON `{"error": …}`, and the server goes on answering.
@@ -181,6 +184,78 @@ final class ServerRobustnessTests: SharedServerTestCase {
         }
         XCTAssertEqual(statuses.last, 200, "recovers; statuses \(statuses)")
         XCTAssertTrue(statuses.allSatisfy { $0 == 200 || $0 == 503 }, "\(statuses)")
+    }
+
+    /// A client that sends half a body and then nothing is cut off after `--idle-timeout`, and
+    /// the others are served meanwhile (without the timeout it held its connection for ever).
+    func testStalledRequestIsClosedAfterTheIdleTimeout() throws {
+        let strict = try ServerProcess(["--idle-timeout", "1"])
+        defer { XCTAssertEqual(strict.stop(), 0) }
+        let stalled = try strict.openStalledRequest(readTimeout: 30)
+        defer { close(stalled) }
+        let started = Date()
+        XCTAssertEqual(try strict.post("/translate", json: valid).status, 200, "served beside the stalled client")
+        XCTAssertTrue(ServerProcess.waitsForClose(stalled), "the server closes the stalled connection")
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertLessThan(waited, 15, "closed after about the 1 s idle timeout, not the read's 30 s")
+        XCTAssertEqual(try strict.get("/health").status, 200)
+        var metrics = try strict.get("/metrics").text
+        for _ in 0..<50 where !metrics.contains(#"status="400""#) {  // the handler ends just after the close
+            usleep(100_000)
+            metrics = try strict.get("/metrics").text
+        }
+        XCTAssertTrue(metrics.contains(#"nmt_http_requests_total{route="/translate",status="400"} 1"#), "counted as the client's error: \(metrics)")
+        XCTAssertFalse(metrics.contains(#"status="500""#), metrics)
+        XCTAssertFalse(strict.standardErrorText.contains("error"), "nothing logged as the server's error: \(strict.standardErrorText)")
+    }
+
+    /// A client that hangs up while its request is being translated: its answer is dropped,
+    /// nothing is logged as the server's error, and the next request is answered.
+    func testClientThatHangsUpMidRequest() throws {
+        let server = try ServerProcess()
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let text = (1...190).map { "This is sentence number \($0), and nobody waits for it." }.joined(separator: " ")
+        var request = URLRequest(url: server.base.appendingPathComponent("translate"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["q": text, "source": "en", "target": "fr"])
+        request.timeoutInterval = 1  // gives up (closes the connection) long before the answer (~3 s)
+        let done = DispatchSemaphore(value: 0)
+        let sent = Date()
+        let outcome = HangUp()
+        ServerProcess.session.dataTask(with: request) { _, response, error in
+            outcome.answered = response != nil
+            outcome.failed = error != nil
+            outcome.error = error.map { "\($0)" } ?? ""
+            done.signal()
+        }.resume()
+        done.wait()
+        XCTAssertTrue(outcome.failed && !outcome.answered, "the client gave up before the answer")
+        XCTAssertGreaterThan(Date().timeIntervalSince(sent), 0.9, "after its request reached the server (\(outcome.error))")
+        XCTAssertEqual(try server.post("/translate", json: valid).status, 200, "the next request is answered")
+        XCTAssertFalse(server.standardErrorText.contains("error"), server.standardErrorText)
+    }
+
+    final class HangUp: @unchecked Sendable { var answered = false, failed = false, error = "" }
+
+    /// Bad options of `nmt serve` itself fail as every command's do: one line, exit 1.
+    func testBadOptionsAreOneLine() throws {
+        let inUse = try server.port
+        let cases: [([String], String)] = [
+            (["--port", "\(inUse)"], "cannot serve on 127.0.0.1:\(inUse)"),
+            (["--port", "70000"], "--port must be between 0 and 65535"),
+            (["--batch-size", "0"], "--batch-size must be at least 1"),
+            (["--idle-timeout", "0"], "--idle-timeout must be at least 1 second"),
+            (["--model", "/tmp"], "cannot tell its language pair"),
+            (["--model", "en-fr=/nonexistent-model"], "/nonexistent-model"),
+            (["--model", "en-fr=models/en-fr", "--model", "en-fr=models/en-fr"], "two models for en-fr"),
+        ]
+        for (arguments, mention) in cases {
+            let outcome = try NMTProcess.run(["serve"] + arguments, currentDirectory: Fixtures.packageRoot, timeout: 60)
+            XCTAssertEqual(outcome.status, 1, "\(arguments): \(outcome.standardError)")
+            XCTAssertEqual(outcome.standardError.split(separator: "\n").count, 1, "one line: \(outcome.standardError)")
+            XCTAssertTrue(outcome.standardError.hasPrefix("Error: ") && outcome.standardError.contains(mention), "\(arguments): \(outcome.standardError)")
+        }
     }
 
     final class ConcurrentStatuses: @unchecked Sendable {

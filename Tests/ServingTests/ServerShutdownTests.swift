@@ -40,6 +40,20 @@ final class ServerShutdownTests: XCTestCase {
 
     func testSIGINTDrainsAndExitsZero() throws { try assertDrains(on: SIGINT) }
 
+    /// A client stalled half-way through its request does not keep SIGTERM from ending the
+    /// server: its connection is closed after the idle timeout and the server exits 0.
+    func testSIGTERMWithAStalledClientExitsZero() throws {
+        let server: ServerProcess
+        do { server = try ServerProcess(["--idle-timeout", "2"]) } catch { throw XCTSkip("nmt serve did not start: \(error)") }
+        let stalled = try server.openStalledRequest(readTimeout: 60)
+        defer { close(stalled) }
+        usleep(200_000)
+        let started = Date()
+        XCTAssertEqual(server.stop(timeout: 30), 0, "exit status after SIGTERM; stderr: \(server.standardErrorText)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+        XCTAssertFalse(server.standardErrorText.contains("error"), "the cut-off client is no server error: \(server.standardErrorText)")
+    }
+
     final class Replies: @unchecked Sendable {
         private let lock = NSLock()
         private var statuses: [Int] = []
