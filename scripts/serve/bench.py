@@ -4,12 +4,12 @@
    (POST /v1/translate, unsplit), to `nmt serve --batch-wait W` for each W; against
    `nmt translate` on the same lines (run before each server, so both see the same machine).
    Reports wall times, their ratio, the mean batch size (/metrics) and whether every output line
-   equals `nmt translate`'s.
+   equals `nmt translate`'s; and the median latency of one client alone at that wait.
 2. Load: a fixed count of requests from CLIENTS clients: errors, p50/p99 latency, throughput,
    and the server's RSS per quarter of the run.
 
     python3 scripts/serve/bench.py [--nmt .build/release/nmt] [--sentences 300] [--waits 0,5,10,20]
-                                   [--rounds 3] [--load-requests 3000]
+                                   [--rounds 3] [--load-requests 3000] [--lone-requests 100]
 """
 import argparse
 import json
@@ -70,6 +70,7 @@ def main():
     parser.add_argument("--waits", default="0,5,10,20")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--load-requests", type=int, default=3000)
+    parser.add_argument("--lone-requests", type=int, default=100, help="requests of one client alone, per wait")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="nmt-serve-bench-")
@@ -114,10 +115,15 @@ def main():
             batches.append(metric(url, "nmt_batch_sentences_sum") / metric(url, "nmt_batch_sentences_count"))
             exact = exact and report["errors"] == 0 and open(got).read() == open(expected_path).read()
             stop_server(server)
+        # What the wait costs a client alone: every batch waits the whole of it for company.
+        server, url = start_server(args.nmt, ["--batch-wait", str(wait)])
+        alone = load(url, source, server.pid, 1, requests=args.lone_requests)
+        stop_server(server)
         row = {"batch_wait_ms": wait, "translate_s": round(statistics.median(translate_times), 2),
                "serve_s": round(statistics.median(serve_times), 2),
                "ratio": round(statistics.median(s / t for s, t in zip(serve_times, translate_times)), 2),
-               "mean_batch": round(statistics.median(batches), 1), "identical_output": exact}
+               "mean_batch": round(statistics.median(batches), 1), "identical_output": exact,
+               "lone_client_p50_ms": alone["latency_ms"]["p50"]}
         rows.append(row)
         print(json.dumps(row), flush=True)
 
