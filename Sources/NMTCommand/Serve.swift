@@ -36,7 +36,7 @@ struct Serve: ParsableCommand {
     var batchSize = 32
 
     @Option(help: ArgumentHelp("How long a batch waits for more sentences (from the later of its first sentence's arrival and the last batch's end).", valueName: "ms"))
-    var batchWait = 20
+    var batchWait = 10
 
     @Option(help: "Most sentences waiting for the decoder; past it, requests get 503 with Retry-After.")
     var queueSize = 1024
