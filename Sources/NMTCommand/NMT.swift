@@ -7,7 +7,7 @@ struct NMTCommand: ParsableCommand {
         commandName: "nmt",
         abstract: "Transformer translation: translate, train, and look inside the model.",
         version: "nmt \(version)",
-        subcommands: [Translate.self, Train.self, AttentionCommand.self, WalkthroughCommand.self, Vocab.self, Tokenize.self, Evaluate.self, Export.self, Average.self, Plot.self, Bench.self, Image.self]
+        subcommands: [Translate.self, Serve.self, Train.self, AttentionCommand.self, WalkthroughCommand.self, Vocab.self, Tokenize.self, Evaluate.self, Export.self, Average.self, Plot.self, Bench.self, Image.self]
     )
 
     /// The toolkit's version: raised by hand when what a user meets changes (commands, options,

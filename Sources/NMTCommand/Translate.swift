@@ -150,11 +150,7 @@ struct Translate: ParsableCommand {
                     try sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
                 }
             case .json:
-                let translations = nBest.map { translation in
-                    JSON.object([("ids", .array(translation.ids.map { .number($0) })), ("score", .figure(Double(translation.score))),
-                                 ("text", .string(translation.text)), ("tokens", .array(translation.tokens.map(JSON.string)))])
-                }
-                try sink.write(JSON.object([("source", .string(source)), ("translations", .array(translations))]).compact)
+                try sink.write(Translation.json(source: source, nBest: nBest).compact)
             }
         }
     }

@@ -82,7 +82,8 @@ public final class Translator {
         return results
     }
 
-    private func translation(_ hypothesis: Hypothesis) -> Translation {
+    /// A hypothesis as text and pieces (the server decodes through its own queue, then here).
+    public func translation(_ hypothesis: Hypothesis) -> Translation {
         Translation(text: tokenizer.decodeTarget(hypothesis.ids, skipSpecialTokens: true), score: hypothesis.score,
                     tokens: hypothesis.ids.map { tokenizer.targetPiece(for: $0) ?? "<\($0)>" }, ids: hypothesis.ids,
                     repetitionCut: hypothesis.repetitionCut)
