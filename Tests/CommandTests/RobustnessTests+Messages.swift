@@ -54,7 +54,7 @@ extension RobustnessTests {
         try expectFailure(["trian"], mentions: ["did you mean 'train'?"])
         try expectFailure(["image", "atention", "--index", "0"], mentions: ["no command 'atention' in nmt image; did you mean 'attention'?"])
         try expectFailure(["vocab", "lern"], mentions: ["did you mean 'learn'?"])
-        try expectFailure(["help", "nosuch"], mentions: ["no command 'nosuch' in nmt; the commands are translate, train,"])
+        try expectFailure(["help", "nosuch"], mentions: ["no command 'nosuch' in nmt; the commands are translate, serve, train,"])
         try expectFailure(["help", "image", "nosuch"], mentions: ["no command 'nosuch' in nmt image"])
         let help = try expectSuccess(["help", "image", "train"])
         XCTAssertTrue(help.standardOutput.contains("USAGE: nmt image train"), help.standardOutput)
