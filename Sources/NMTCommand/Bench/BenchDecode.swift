@@ -64,10 +64,11 @@ struct BenchmarkShape: ParsableArguments {
     @Option(help: "Feed-forward width F.") var feedForward = 1024
     @Option(help: "Encoder and decoder layers each.") var layers = 3
     @Option(help: "Vocabulary size V.") var vocabulary = 8000
+    @Option(help: "Feed-forward activation (OPUS-MT models use swish).") var activation: Activation = .relu
 
     var config: ModelConfig {
         ModelConfig(vocabularySize: vocabulary, modelWidth: modelWidth, encoderLayers: layers, decoderLayers: layers,
-                    heads: heads, feedForwardWidth: feedForward, activation: .relu, maxPositions: 512, dropout: 0.1)
+                    heads: heads, feedForwardWidth: feedForward, activation: activation, maxPositions: 512, dropout: 0.1)
     }
 
     /// Weights drawn as transformers initialises a fresh `MarianMTModel` (normal, std 0.02; layer
@@ -89,3 +90,5 @@ struct BenchmarkShape: ParsableArguments {
         return model
     }
 }
+
+extension Activation: ExpressibleByArgument {}
