@@ -33,8 +33,24 @@ enum OutputLocation {
     static func checkModelDirectory(_ path: String, option: String, overwrite: Bool) throws {
         let url = URL(fileURLWithPath: path)
         try checkOutsideShippedModels(url, option: option)
+        try checkCreatable(url, path: path)
         guard let contents = try existingContents(of: url, path: path, option: option), !contents.isEmpty, !overwrite else { return }
         throw CommandError("\(path): already holds \(listing(contents)); give --overwrite to replace its model, or another \(option)")
+    }
+
+    /// Refuses a directory that could not be created because a file stands where one of its
+    /// parent folders would be, before any time is spent computing what would go into it.
+    static func checkCreatable(_ url: URL, path: String) throws {
+        var ancestor = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+            let parent = ancestor.deletingLastPathComponent()
+            if parent.path == ancestor.path { return }
+            ancestor = parent
+        }
+        if !isDirectory.boolValue {
+            throw CommandError("\(path): cannot write the model directory (\(ancestor.path) is a file, not a folder)")
+        }
     }
 
     /// What the directory at `url` holds (nil when there is nothing there); an error when it is a file.
