@@ -147,15 +147,6 @@ public struct PyTorchCheckpoint: Sendable {
         try entry(name).shape
     }
 
-    /// The values of a floating-point tensor (F32, F16, BF16 or F64) as `Float`, in row-major order.
-    public func floats(_ name: String) throws -> [Float] {
-        let entry = try floatingPointEntry(name)
-        return [Float](unsafeUninitializedCapacity: entry.elementCount) { buffer, count in
-            convertFloats(entry, into: buffer)
-            count = entry.elementCount
-        }
-    }
-
     /// Converts a floating-point tensor straight into `buffer`, whose count must equal the tensor's.
     public func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let entry = try floatingPointEntry(name)
@@ -243,8 +234,6 @@ public protocol NamedTensorFile: Sendable {
     var names: [String] { get }
     /// The shape of tensor `name`; an error names the file and the tensor.
     func shape(_ name: String) throws -> [Int]
-    /// A floating-point tensor's values as `Float`, row-major.
-    func floats(_ name: String) throws -> [Float]
     /// The same, straight into `buffer` (exactly the tensor's element count).
     func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws
     /// An integer tensor's values, row-major.
@@ -257,4 +246,13 @@ extension PyTorchCheckpoint: NamedTensorFile {}
 extension NamedTensorFile {
     /// The shape of tensor `name`, or nil when the file has no such tensor.
     public func shapeIfPresent(_ name: String) -> [Int]? { try? shape(name) }
+
+    /// The values of a floating-point tensor (F32, F16, BF16 or F64) as `Float`, in row-major order.
+    public func floats(_ name: String) throws -> [Float] {
+        let count = try shape(name).reduce(1, *)
+        return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try readFloats(name, into: buffer)
+            initialized = count
+        }
+    }
 }
