@@ -249,7 +249,9 @@ extension NamedTensorFile {
 
     /// The values of a floating-point tensor (F32, F16, BF16 or F64) as `Float`, in row-major order.
     public func floats(_ name: String) throws -> [Float] {
-        let count = try shape(name).reduce(1, *)
+        // A zero dimension empties the tensor whatever the others say (they may be huge).
+        let dimensions = try shape(name)
+        let count = dimensions.contains(0) ? 0 : dimensions.reduce(1, *)
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             try readFloats(name, into: buffer)
             initialized = count
