@@ -115,18 +115,18 @@ final class FirstRunTests: XCTestCase {
     // MARK: 2. A schedule that learns on a short run
 
     /// Issue 20, item 2: --warmup defaulted to 4,000 updates, so a 300-update run never left a
-    /// rate near 1e-6. Now the warm-up is a tenth of the planned updates (said on the screen),
+    /// rate near 1e-6. Now the warm-up is a quarter of the planned updates (said on the screen),
     /// kept when the run is resumed with a longer plan; --max-steps alone sets the run's length
     /// (the default 10 epochs stopped it at update 10 here); the tiny preset peaks at 3e-3.
-    func testTheWarmupIsATenthOfTheRunAndKeptOnResume() throws {
+    func testTheWarmupIsAQuarterOfTheRunAndKeptOnResume() throws {
         // 90 pairs in batches of 256 tokens: a few updates an epoch, so 40 updates are > 10 epochs.
         let started = succeeded(try train(["--max-steps", "40"]))
-        XCTAssertTrue(started.standardOutput.contains("warm-up: 4 updates, a tenth of the 40 planned"), started.standardOutput)
+        XCTAssertTrue(started.standardOutput.contains("warm-up: 10 updates, a quarter of the 40 planned"), started.standardOutput)
         XCTAssertTrue(started.standardOutput.contains("done at step 40;"), started.standardOutput)
         let resumed = succeeded(try NMTProcess.run(["train", "--resume", run.path, "--max-steps", "80", "--threads", "1"]))
         XCTAssertFalse(resumed.standardOutput.contains("warm-up:"), "a resumed run keeps its warm-up: \(resumed.standardOutput)")
         let rates = try TrainingLog.trainingValues("learning_rate", in: run.appendingPathComponent("training-log.jsonl"))
-        let schedule = LearningRateSchedule(peak: ModelPreset.tiny.learningRate, warmup: 4)
+        let schedule = LearningRateSchedule(peak: ModelPreset.tiny.learningRate, warmup: 10)
         XCTAssertEqual(ModelPreset.tiny.learningRate, 3e-3)
         for step in 1...80 { XCTAssertEqual(rates[step] ?? 0, schedule.rate(step: step), accuracy: 1e-12, "step \(step)") }
     }
@@ -163,11 +163,11 @@ final class FirstRunTests: XCTestCase {
 
     /// Issue 20's acceptance run: a new user's first run — 3,000 Tatoeba pairs, a vocabulary
     /// learned from them as the README says, `nmt train --preset tiny --max-steps 300` and nothing
-    /// else about the schedule — learns and translates to something. With the defaults before issue
-    /// 20 it ended at a validation loss of 8.47 here and translated to an empty line; now at 5.99. The issue asks for 5.5, which
-    /// these defaults do not reach on this set (the closest measured, 5.51, took a warm-up of half
-    /// the run and no dropout: docs/training.md, "The learning rate on a short run"); the bound
-    /// below holds the gain made.
+    /// else about the schedule — learns and translates to something: a validation loss (the
+    /// references' cross-entropy) below 5.5, as the issue asks. With the defaults before issue 20
+    /// (warm-up 4000, peak 5e-4) it ended at 8.43 here and translated to an
+    /// empty line; with a warm-up of a tenth of the run, 5.50; with a quarter, the default now,
+    /// 5.34 (seeds 2 and 3: 5.42, 5.41). docs/training.md, "The learning rate on a short run".
     func testThreeHundredUpdatesWithTheDefaultsLearn() throws {
         guard let corpus = Fixtures.sharedCorpus("tatoeba-eng-fra/train.tsv"), let dev = Fixtures.sharedCorpus("tatoeba-eng-fra/dev.tsv") else {
             throw XCTSkip("../shared/corpora/tatoeba-eng-fra is absent")
@@ -182,7 +182,7 @@ final class FirstRunTests: XCTestCase {
         let losses = try validationLosses()
         let last = try XCTUnwrap(losses.last)
         XCTAssertEqual(last.step, 300)
-        XCTAssertLessThan(last.loss, 6.2, trained.standardOutput)
+        XCTAssertLessThan(last.loss, 5.5, trained.standardOutput)
         let translated = succeeded(try NMTProcess.run(["translate", "--model", run.path, "I am a student.", "--beam", "1"]))
         XCTAssertFalse(translated.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         print("300 updates of the tiny preset with the default schedule: validation loss \(String(format: "%.2f", last.loss)) in \(String(format: "%.0f", seconds)) s; \"I am a student.\" → \(translated.standardOutput)")

@@ -195,7 +195,7 @@ public final class Trainer {
         let warmup = run.warmup(plannedSteps: lastStep, settled: state.warmup)
         updater.schedule = run.learningRateSchedule(lastStep: lastStep, warmup: warmup)
         if run.schedule.warmup == nil && state.warmup == nil {
-            reporter.report(.message("warm-up: \(warmup) updates, a tenth of the \(lastStep) planned (at most \(TrainingRun.maximumAutomaticWarmup); --warmup sets it)"))
+            reporter.report(.message("warm-up: \(warmup) updates, a quarter of the \(lastStep) planned (at most \(TrainingRun.maximumAutomaticWarmup); --warmup sets it)"))
         }
         // Kept with every checkpoint: resumed with more epochs, the run keeps its curve.
         state.warmup = warmup

@@ -21,7 +21,7 @@ public enum TrainingEvent: Sendable {
                        ("elapsed_seconds", JSON.figure(p.elapsedSeconds))]
         case .validation(let step, let epoch, let r, let isBest):
             members = [("event", .string("validation")), ("step", .number(step)), ("epoch", .number(epoch + 1)),
-                       ("loss", JSON.figure(r.loss)), ("bleu", JSON.figure(r.bleu)), ("chrf", JSON.figure(r.chrf)), ("best", .bool(isBest))]
+                       ("loss", JSON.figure(r.loss)), ("smoothed_loss", JSON.figure(r.smoothedLoss)), ("bleu", JSON.figure(r.bleu)), ("chrf", JSON.figure(r.chrf)), ("best", .bool(isBest))]
         case .checkpoint(let step, let path):
             members = [("event", .string("checkpoint")), ("step", .number(step)), ("path", .string(path))]
         case .message:
@@ -50,7 +50,10 @@ public struct TrainingProgress: Sendable {
 
 /// The figures of a validation, for reports.
 public struct ValidationSummary: Sendable {
+    /// The references' cross-entropy (`ValidationResult.loss`).
     public var loss: Double
+    /// The training objective, label smoothing included.
+    public var smoothedLoss: Double
     public var bleu: Double
     public var chrf: Double
 }

@@ -10,8 +10,14 @@ public enum ValidationMetric: String, CaseIterable, Sendable, Codable {
 /// One validation pass: the loss under teacher forcing (no dropout), and BLEU and chrF of greedy
 /// translations against every reference.
 public struct ValidationResult: Sendable, Equatable {
-    /// Mean label-smoothed cross-entropy per target token (the training loss, without dropout).
+    /// Mean cross-entropy of the reference tokens, without label smoothing: −log p(reference), the
+    /// figure perplexity is made of, as Marian, OpenNMT and fairseq (its nll_loss) report it on
+    /// validation. The smoothed objective adds ε times the mean −log p over the whole vocabulary,
+    /// which depends on the vocabulary's size and the run's --label-smoothing, not only on how well
+    /// the model predicts the references.
     public var loss: Double
+    /// The training objective on the validation data (label smoothing included, no dropout).
+    public var smoothedLoss: Double
     public var bleu: Double
     public var chrf: Double
     /// The greedy translations, in corpus order.
@@ -31,18 +37,25 @@ public enum Validation {
     /// Sentences translated together during validation.
     public static let batchSize = 64
 
-    /// Validates `model` on `data` as `run` says: the loss through batches of the run's size
-    /// (label smoothing included), greedy translations of at most `maxTranslationLength` tokens,
+    /// Validates `model` on `data` as `run` says: the losses through batches of the run's size,
+    /// greedy translations of at most `maxTranslationLength` tokens,
     /// BLEU and chrF lowercased with `lowercase`.
     public static func run(model: Transformer, tokenizer: any TranslationTokenizer, data: TrainingData, run: TrainingRun) throws -> ValidationResult {
         let config = model.config
         let batcher = Batcher(sources: data.sources, targets: data.targets, tokenBudget: run.optimization.batchTokens,
                               maxSentences: run.optimization.maxSentences)
-        var totalLoss = 0.0, totalTokens = 0
+        var totalLoss = 0.0, totalSmoothedLoss = 0.0, totalTokens = 0
         for indices in batcher.batches(epoch: 0, seed: 0) {
             let batch = data.batch(indices, padId: config.padId, decoderStartId: config.decoderStartId)
-            let loss = model.loss(batch, smoothing: run.optimization.labelSmoothing, tape: .inference)
+            let encoded = model.encode(batch.source, tape: .inference)
+            let decoded = model.decode(inputIds: batch.decoderInput, batch: batch.batch, length: batch.targetLength,
+                                       encoderOutput: encoded, tape: .inference)
+            let loss = model.loss(hidden: decoded.hidden, labels: batch.labels, smoothing: 0, tape: .inference)
+            let smoothing = run.optimization.labelSmoothing
+            let smoothedLoss = smoothing == 0 ? loss
+                : model.loss(hidden: decoded.hidden, labels: batch.labels, smoothing: smoothing, tape: .inference)
             totalLoss += Double(loss.scalar) * Double(batch.targetTokens)
+            totalSmoothedLoss += Double(smoothedLoss.scalar) * Double(batch.targetTokens)
             totalTokens += batch.targetTokens
         }
         let translator = try Translator(model: model, tokenizer: tokenizer)
@@ -53,6 +66,7 @@ public enum Validation {
         let lowercase = run.validation.lowercase
         return ValidationResult(
             loss: totalTokens > 0 ? totalLoss / Double(totalTokens) : .nan,
+            smoothedLoss: totalTokens > 0 ? totalSmoothedLoss / Double(totalTokens) : .nan,
             bleu: BLEU(lowercase: lowercase).corpusScore(hypotheses: hypotheses, references: references).score,
             chrf: CHRF(lowercase: lowercase).corpusScore(hypotheses: hypotheses, references: references).score,
             hypotheses: hypotheses)
@@ -123,7 +137,7 @@ final class Validator {
         let isBest = state.recordValidation(score: result.score(bestBy))
         if isBest { try checkpointer.saveBest() }
         reporter.report(.validation(step: state.step, epoch: epoch,
-                                    result: ValidationSummary(loss: result.loss, bleu: result.bleu, chrf: result.chrf), isBest: isBest))
+                                    result: ValidationSummary(loss: result.loss, smoothedLoss: result.smoothedLoss, bleu: result.bleu, chrf: result.chrf), isBest: isBest))
         if let patience = run.validation.patience, state.validationsWithoutImprovement >= patience {
             reporter.report(.message("no improvement of validation \(bestBy.rawValue) in \(patience) validations; the best was at step \(state.bestStep ?? 0)"))
             return true

@@ -157,7 +157,7 @@ struct ScheduleOptions: ParsableArguments {
                        default: ModelPreset.allCases.map { "\($0.learningRate) for \($0.rawValue)" }.joined(separator: ", ")))
     var learningRate: Double?
     @Option(help: help("Warm-up updates, the rate rising linearly to its peak.",
-                       default: "a tenth of the planned updates, at most \(TrainingRun.maximumAutomaticWarmup)"))
+                       default: "a quarter of the planned updates, at most \(TrainingRun.maximumAutomaticWarmup)"))
     var warmup: Int?
     @Option(help: "Ramp the learning rate linearly to zero over the last N updates of the run (then average the checkpoints).")
     var coolDown: Int?
