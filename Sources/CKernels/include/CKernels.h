@@ -2,6 +2,7 @@
 #define NMT_CKERNELS_H
 
 #include <stddef.h>
+#include "RowKernels.h"
 
 // The translation engine's kernels written in C, where Swift's code generation falls short; Tensor
 // imports them. The image model's Winograd transforms live apart, in CWinograd (ImageKernels).

@@ -71,32 +71,11 @@ public struct Generator {
 
     /// Per row of logits: log Σ exp (so log p(v) = logit(v) − normalizer) and the `keep` largest
     /// logits, best first (ties: the lower id first), never the pad token and EOS only when
-    /// allowed. One pass over the rows, spread over the threads.
-    private func summarize(_ logits: Tensor, keep: Int, eosAllowed: Bool) -> (normalizers: [Float], best: [[(logit: Float, token: Int)]]) {
-        let V = logits.size(-1), rows = logits.count / V
-        let pad = model.config.padId, eos = model.config.eosId
-        var normalizers = [Float](repeating: 0, count: rows)
-        var best = [[(logit: Float, token: Int)]](repeating: [], count: rows)
-        normalizers.withUnsafeMutableBufferPointer { normalizer in
-            best.withUnsafeMutableBufferPointer { best in
-                Parallel.forEach(rows) { r in
-                    let z = logits.data + r * V
-                    normalizer[r] = Kernels.logSumExp(z, count: V)
-                    var top: [(logit: Float, token: Int)] = []
-                    top.reserveCapacity(keep + 1)
-                    var bar = -Float.infinity
-                    for v in 0..<V where z[v] > bar && v != pad && (eosAllowed || v != eos) {
-                        var position = top.count
-                        while position > 0 && top[position - 1].logit < z[v] { position -= 1 }
-                        top.insert((z[v], v), at: position)
-                        if top.count > keep { top.removeLast() }
-                        if top.count == keep { bar = top[keep - 1].logit }
-                    }
-                    best[r] = top
-                }
-            }
-        }
-        return (normalizers, best)
+    /// allowed. One pass over each row in C (`Kernels.summarizeRows`), the rows spread over the threads.
+    private func summarize(_ logits: Tensor, keep: Int, eosAllowed: Bool) -> RowSummaries {
+        let V = logits.size(-1)
+        let excluded = eosAllowed ? [model.config.padId] : [model.config.padId, model.config.eosId]
+        return Kernels.summarizeRows(logits.data, rows: logits.count / V, count: V, keep: keep, excluding: excluded)
     }
 
     private func score(_ sum: Float, length: Int, _ options: SearchOptions) -> Float {
@@ -118,7 +97,7 @@ public struct Generator {
             var keep: [Int] = []
             next = []
             for (row, sentence) in live.enumerated() {
-                let (logit, best) = summaries.best[row][0]
+                let (logit, best) = summaries.best(row, 0)
                 results[sentence].ids.append(best)
                 results[sentence].tokenLogProbabilities.append(logit - summaries.normalizers[row])
                 if best != config.eosId && !cutRepetition(&results[sentence], options) && step + 1 < limits[sentence] {
@@ -186,7 +165,8 @@ public struct Generator {
                 for j in 0..<k where beams[sentence][j].sum > -.infinity {
                     let row = slot * rowsPer + j
                     let base = beams[sentence][j].sum - summaries.normalizers[row]
-                    for (logit, token) in summaries.best[row] {
+                    for rank in 0..<summaries.count(row) {
+                        let (logit, token) = summaries.best(row, rank)
                         let candidate = base + logit
                         if top.count == 2 * k, candidate <= top[top.count - 1].sum { break }
                         var position = top.count
