@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layering (a lower module cannot import a higher one):
 //   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
-//   CKernels ↗ (the Winograd transforms, in C for straight-line vector code)
+//   CKernels ↗ (the Winograd transforms and the int8 product, in C for straight-line vector code)
 //           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
 //   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
 //   CZlib ↗
@@ -39,7 +39,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Kernels written in C where Swift's code generation falls short: the Winograd transforms.
+        // Kernels written in C where Swift's code generation falls short: the Winograd transforms and the
+        // int8 product (AVX2 intrinsics, chosen at run time).
         .target(name: "CKernels"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Tokenizers"),

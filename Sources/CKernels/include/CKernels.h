@@ -2,6 +2,7 @@
 #define NMT_CKERNELS_H
 
 #include <stddef.h>
+#include "Int8GEMM.h"
 
 // The transforms of the F(4×4, 3×3) Winograd convolution (Tensor/Kernels/WinogradConvolution.swift
 // holds the algorithm and the data layout), written in C so that each runs as straight-line vector
