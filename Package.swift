@@ -1,12 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layering (a lower module cannot import a higher one):
-//   CBLAS → Tensor → NMT → NMTCommand (the `nmt` executable)
-//   CKernels ↗ (the Winograd transforms and the int8 product, in C for straight-line vector code)
-//           Tokenizers ↗, Rendering ↗ (markup shared by both models' renderers)
-//   CBLAS → Tensor → ImageClassification ↗  (Fashion-MNIST data, AttentionNet)
-//   CZlib ↗
+// Layering (a lower module cannot import a higher one; docs/DESIGN.md draws the map):
+//   TextIO (JSON, lines, file errors) → Tensor (+ CBLAS, CKernels) → NMT → NMTCommand (the `nmt` executable)
+//   TextIO → Tokenizers ↗;  Evaluation ↗ (BLEU, chrF);  Rendering ↗ (markup both models' renderers share)
+//   Tensor → ImageKernels (+ CWinograd) → ImageClassification (+ CZlib) ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
 // and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
@@ -39,15 +37,25 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Kernels written in C where Swift's code generation falls short: the Winograd transforms and the
-        // int8 product (AVX2 intrinsics, chosen at run time).
+        // The translation engine's kernels written in C, where Swift's code generation falls short:
+        // the int8 product (AVX2 intrinsics, chosen at run time).
         .target(name: "CKernels"),
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Tokenizers"),
+        // The image model's Winograd transforms in C, for straight-line vector code.
+        .target(name: "CWinograd"),
+        // The text formats every module reads and writes: JSON, lines of text (one rule for
+        // invalid UTF-8), and file errors in one line.
+        .target(name: "TextIO"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "TextIO"]),
+        .target(name: "Tokenizers", dependencies: ["TextIO"]),
         // Markup and text layout the renderers of both models share.
         .target(name: "Rendering"),
-        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "Rendering"]),
-        .target(name: "ImageClassification", dependencies: ["Tensor", "CZlib", "Rendering"]),
+        // Corpus BLEU and chrF as sacreBLEU computes them: text in, scores out (a leaf).
+        .target(name: "Evaluation"),
+        .target(name: "NMT", dependencies: ["Tensor", "Tokenizers", "TextIO", "Evaluation", "Rendering"]),
+        // The image model's kernels on Tensor: convolutions (Winograd and im2col), batch norm,
+        // pooling, spatial self-attention, and their tape ops.
+        .target(name: "ImageKernels", dependencies: ["Tensor", "CWinograd"]),
+        .target(name: "ImageClassification", dependencies: ["Tensor", "ImageKernels", "TextIO", "CZlib", "Rendering"]),
         // Open MPI's C interface; built and linked only with the MPI trait.
         .systemLibrary(
             name: "MPI",
@@ -58,15 +66,19 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tokenizers", "Distributed", "ImageClassification", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", "ImageKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
-        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tokenizers", "ImageClassification", "TestSupport"]),
+        .testTarget(name: "TextIOTests", dependencies: ["TextIO"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "ImageKernels", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TextIO", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "NMTTests", dependencies: ["NMT", "Tensor", "Tokenizers", "Evaluation", "TestSupport"]),
+        .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "ImageKernels", "Tensor", "TestSupport"]),
+        // The command layer in process: the declared training run against nmt train's options.
+        .testTarget(name: "NMTCommandTests", dependencies: ["NMTCommand", "NMT", "TextIO", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["NMT", "Tensor", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

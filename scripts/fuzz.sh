@@ -36,9 +36,15 @@ module() {
     fi
 }
 
-# The C kernels Tensor calls, as one object file for the fuzzers' link line.
+# The C kernels Tensor calls (Sources/CKernels/*.c), as object files for the fuzzers' link line.
 ckernels() {
-    nice -n 10 clang -O2 -g -fsanitize=address -I "$root/Sources/CKernels/include" -c "$root"/Sources/CKernels/*.c -o "$build/CKernels.o"
+    objects=""
+    for file in "$root"/Sources/CKernels/*.c; do
+        [ -f "$file" ] || continue
+        object="$build/CKernels-$(basename "$file" .c).o"
+        nice -n 10 clang -O2 -g -fsanitize=address -I "$root/Sources/CKernels/include" -c "$file" -o "$object"
+        objects="$objects $object"
+    done
 }
 
 # A fuzzer executable: the entry file plus any extra sources, linked with the given modules.
@@ -77,8 +83,10 @@ for target in $targets; do
     case $target in
     safetensors)
         ckernels
+        module TextIO "$root"/Sources/TextIO/*.swift
         module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
-        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor "$build/CKernels.o"
+        # shellcheck disable=SC2086
+        fuzzer safetensors "$root/Tests/Fuzz/SafeTensorsFuzz.swift" -lTensor -lTextIO $objects
         seed safetensors "$root"/Tests/Fixtures/marian-tiny/*.safetensors
         # Two small files as well, every dtype among them: the 200 KB fixtures run 20 times slower.
         small_safetensors "$work/corpus-safetensors/seed-small-1" 22 \
@@ -88,17 +96,18 @@ for target in $targets; do
         options="-dict=$root/Tests/Fuzz/safetensors.dict"
         max_len=16384 ;;
     tokenizer)
+        module TextIO "$root"/Sources/TextIO/*.swift
         module Tokenizers "$root"/Sources/Tokenizers/*.swift
-        fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers
+        fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers -lTextIO
         # The small learned vocabulary (the 8k ones take 20 ms a run) and two plain JSON files.
         seed tokenizer "$root"/vocab/walkthrough.json "$root"/Tests/Fixtures/marian-tiny/config.json \
             "$root"/Tests/Fixtures/marian-tiny/generation_config.json
         options="-dict=$root/Tests/Fuzz/tokenizer.dict"
         max_len=16384 ;;
     corpus)
-        module Tokenizers "$root"/Sources/Tokenizers/*.swift
+        module TextIO "$root"/Sources/TextIO/*.swift
         fuzzer corpus "$root/Tests/Fuzz/CorpusFuzz.swift" "$root/Sources/NMT/Training/Corpus.swift" \
-            "$root/Sources/NMT/Training/CorpusProblem.swift" -lTokenizers
+            "$root/Sources/NMT/Training/CorpusProblem.swift" -lTextIO
         seed corpus "$root"/corpora/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.hyp
         options=""
         max_len=16384 ;;

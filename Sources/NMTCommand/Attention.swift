@@ -113,12 +113,11 @@ struct AttentionCommand: ParsableCommand {
         let outputIds: [Int]
         if let target {
             guard !target.allSatisfy(\.isWhitespace) else { throw CommandError("--target is empty") }
-            var pieces = translator.tokenizer.encode(target)
-            if pieces.count >= config.maxPositions {
+            let (ids, truncated) = config.fitted(translator.tokenizer.encode(target) + [config.eosId])
+            if truncated {
                 printError("warning: --target is longer than the model's \(config.maxPositions) positions; using its first \(config.maxPositions - 1) pieces")
-                pieces = Array(pieces.prefix(config.maxPositions - 1))
             }
-            outputIds = pieces + [config.eosId]
+            outputIds = ids
         } else {
             outputIds = translator.translate([text], options: SearchOptions(beamSize: beam ?? 4))[0][0].ids
         }
@@ -151,15 +150,5 @@ struct AttentionCommand: ParsableCommand {
                 throw CommandError("\(svg): cannot write the SVG file")
             }
         }
-    }
-}
-
-/// Whether standard output is a terminal that may be coloured (not when NO_COLOR is set or
-/// TERM is dumb, by the usual conventions).
-enum Terminal {
-    static var shading: AttentionRenderer.Shading {
-        let environment = ProcessInfo.processInfo.environment
-        guard isatty(STDOUT_FILENO) != 0, environment["NO_COLOR"] == nil, environment["TERM"] != "dumb" else { return .none }
-        return .ansi
     }
 }

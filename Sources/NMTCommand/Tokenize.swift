@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextIO
 import Tokenizers
 
 /// `nmt tokenize --tokenizer vocab/en-fr.json "I am a student."`: the pieces and ids of a text,
@@ -44,8 +45,6 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: self.tokenizer))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
 
         func handle(_ input: String, source: String) throws {
             let output: Output
@@ -58,10 +57,11 @@ struct Tokenize: ParsableCommand {
             }
             switch format {
             case .json:
-                // Fields one by one: JSONEncoder would not keep this order.
-                func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
-                let tokens = try output.tokens.map { ",\"tokens\":\(try json($0))" } ?? ""
-                print("{\"text\":\(try json(output.text))\(tokens),\"ids\":\(try json(output.ids))}")
+                // text, tokens, ids: in this order, as the help says.
+                var members: [(key: String, value: JSON)] = [("text", .string(output.text))]
+                if let tokens = output.tokens { members.append(("tokens", .array(tokens.map(JSON.string)))) }
+                members.append(("ids", .array(output.ids.map { .number($0) })))
+                print(JSON.object(members).compact)
             case .text where decode:
                 print(output.text)
             case .text:
@@ -74,10 +74,9 @@ struct Tokenize: ParsableCommand {
             for (index, text) in texts.enumerated() { try handle(text, source: "argument \(index + 1)") }
             return
         }
-        try forEachStandardInputLine(
-            { line, number in try handle(line, source: "<stdin>:\(number)") },
-            invalid: { number in try reportInvalidLine(source: "<stdin>", line: number, strict: strict) }
-        )
+        try LineReader.forEachLine(of: STDIN_FILENO, source: "<stdin>",
+                                   { line, number in try handle(line, source: "<stdin>:\(number)") },
+                                   invalid: { number in try reportInvalidLine(source: "<stdin>", line: number, strict: strict) })
     }
 
     /// Ids written as `387 677 375`, `387,677` or `[387, 677]`.
@@ -91,32 +90,6 @@ struct Tokenize: ParsableCommand {
                 throw TokenizerError(source: source, message: "id \(id) is out of range (the vocabulary has \(vocabularySize))")
             }
             return id
-        }
-    }
-}
-
-/// Reads standard input a line at a time as bytes (so invalid UTF-8 is seen, not repaired):
-/// valid lines go to `body` with their 1-based number, the numbers of invalid ones to `invalid`.
-func forEachStandardInputLine(
-    _ body: (_ line: String, _ number: Int) throws -> Void,
-    invalid: (_ number: Int) throws -> Void
-) throws {
-    var buffer: UnsafeMutablePointer<CChar>?
-    var capacity = 0
-    defer { free(buffer) }
-    var number = 0
-    while true {
-        let count = getline(&buffer, &capacity, stdin)
-        guard count > 0, let buffer else { break }
-        number += 1
-        var length = count
-        let bytes = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: UInt8.self)
-        if length > 0, bytes[length - 1] == 0x0A { length -= 1 }
-        if length > 0, bytes[length - 1] == 0x0D { length -= 1 }
-        if let line = TextLines.string(utf8: UnsafeBufferPointer(start: bytes, count: length)) {
-            try body(line, number)
-        } else {
-            try invalid(number)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NMT
+import TextIO
 import Tokenizers
 
 /// `nmt translate`: a sentence from the command line, or lines from standard input or a file.
@@ -100,9 +101,13 @@ struct Translate: ParsableCommand {
             lineNumber += chunk.count
             chunk.removeAll(keepingCapacity: true)
         }
-        try LineReader.forEachLine(of: handle, source: source, { line in
+        // Every input line gets an output line: a line that cannot be translated stops the run.
+        try LineReader.forEachLine(of: handle.fileDescriptor, source: source, { line, number in
+            if line.contains("\0") { throw CommandError("\(source):\(number): contains a NUL byte") }
             chunk.append(line)
             if chunk.count == chunkSize { try flush() }
+        }, invalid: { number in
+            throw CommandError("\(source):\(number): not valid UTF-8")
         }, whenWaiting: flush)
         try flush()
     }
@@ -122,60 +127,12 @@ struct Translate: ParsableCommand {
                     try sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
                 }
             case .json:
-                let object: [String: Any] = [
-                    "source": source,
-                    "translations": nBest.map { ["text": $0.text, "score": Double($0.score), "tokens": $0.tokens, "ids": $0.ids] as [String: Any] },
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                try sink.write(String(decoding: data, as: UTF8.self))
+                let translations = nBest.map { translation in
+                    JSON.object([("ids", .array(translation.ids.map { .number($0) })), ("score", .figure(Double(translation.score))),
+                                 ("text", .string(translation.text)), ("tokens", .array(translation.tokens.map(JSON.string)))])
+                }
+                try sink.write(JSON.object([("source", .string(source)), ("translations", .array(translations))]).compact)
             }
         }
-    }
-}
-
-/// Reads a file handle line by line without loading it whole; a line that is not UTF-8 is an
-/// error naming its number.
-enum LineReader {
-    /// Calls `body` with each line, and `whenWaiting` whenever the lines read so far are all
-    /// delivered and reading more would block (a pipe or terminal with nothing ready; never for a
-    /// regular file).
-    static func forEachLine(of handle: FileHandle, source: String, _ body: (String) throws -> Void,
-                            whenWaiting: () throws -> Void = {}) throws {
-        var buffer = Data()
-        var block = [UInt8](repeating: 0, count: 1 << 16)
-        var lineNumber = 0
-        func deliver(_ bytes: Data) throws {
-            lineNumber += 1
-            var bytes = bytes
-            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-            guard let line = String(data: bytes, encoding: .utf8) else {
-                throw CommandError("\(source):\(lineNumber): not valid UTF-8")
-            }
-            if line.contains("\0") { throw CommandError("\(source):\(lineNumber): contains a NUL byte") }
-            try body(line)
-        }
-        while true {
-            if !hasInputReady(handle.fileDescriptor) { try whenWaiting() }
-            // read(2) itself: FileHandle's reads wait for the whole count or the end of the input,
-            // which would hold back lines that have arrived.
-            let count = block.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw CommandError("\(source): cannot be read (\(String(cString: strerror(errno))))") }
-            if count == 0 { break }
-            buffer.append(contentsOf: block[..<count])
-            var start = buffer.startIndex
-            while let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                try deliver(buffer[start..<newline])
-                start = buffer.index(after: newline)
-            }
-            buffer = Data(buffer[start...])
-        }
-        if !buffer.isEmpty { try deliver(buffer) }
-    }
-
-    /// Whether a read of `descriptor` would return at once (data or end of file).
-    private static func hasInputReady(_ descriptor: Int32) -> Bool {
-        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&request, 1, 0) != 0
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextIO
 import Tokenizers
 
 /// `nmt vocab`: vocabularies (Hugging Face tokenizer.json files).
@@ -35,7 +36,7 @@ extension Vocab {
         @Option(help: "Characters seen fewer times than this get no piece; they are encoded as bytes.")
         var minCharacterFrequency = 2
 
-        @OptionGroup var corpus: CorpusOptions
+        @OptionGroup var corpus: SentenceFileOptions
 
         @Flag(help: "Print no progress.")
         var quiet = false
@@ -78,69 +79,4 @@ extension Vocab {
             print(summary)
         }
     }
-}
-
-/// How corpus files are read; shared by the commands that read them.
-struct CorpusOptions: ParsableArguments {
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case auto, tsv, text
-    }
-
-    @Option(help: "Input layout: tsv (every tab-separated field is a sentence), text (every line), or auto (tsv for .tsv files).")
-    var inputFormat: Format = .auto
-
-    @Flag(help: "Fail at a line that is not valid UTF-8 instead of reporting and skipping it.")
-    var strict = false
-
-    /// Calls `body` with every sentence of the file (non-empty TSV fields, or non-empty lines).
-    func forEachSentence(in path: String, _ body: (String) throws -> Void) throws {
-        let data = try TextLines.read(URL(fileURLWithPath: path))
-        let tsv = inputFormat == .tsv || (inputFormat == .auto && path.lowercased().hasSuffix(".tsv"))
-        try TextLines.forEachLine(in: data, separator: tsv ? UInt8(ascii: "\t") : nil, { text, _ in
-            if !text.isEmpty { try body(text) }
-        }, invalid: { number in try reportInvalidLine(source: path, line: number, strict: strict) })
-    }
-}
-
-/// Reports a line that is not valid UTF-8 on stderr as `file:line`, or fails if `strict`.
-func reportInvalidLine(source: String, line: Int, strict: Bool) throws {
-    let location = "\(source):\(line)"
-    if strict { throw TokenizerError(source: location, message: "invalid UTF-8 (--strict)") }
-    printError("\(location): invalid UTF-8, line skipped")
-}
-
-/// A progress bar redrawn in place on a terminal; on a pipe or file, a plain line every 10 %.
-final class ProgressLine {
-    let label: String
-    let quiet: Bool
-    let isTerminal = isatty(STDERR_FILENO) == 1
-    private var shown = -1
-
-    init(label: String, quiet: Bool) {
-        self.label = label
-        self.quiet = quiet
-    }
-
-    func update(_ done: Int, of total: Int) {
-        guard !quiet, total > 0 else { return }
-        let percent = min(100, done * 100 / total)
-        if isTerminal {
-            guard percent != shown else { return }
-            let filled = percent * 30 / 100
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 30 - filled)
-            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% \(done)/\(total)".utf8))
-        } else {
-            guard percent / 10 != shown / 10 || shown < 0 else { return }
-            printError("\(label): \(percent)% (\(done)/\(total))")
-        }
-        shown = percent
-    }
-
-    func finish() {
-        if !quiet, isTerminal, shown >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

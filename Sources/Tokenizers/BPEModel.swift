@@ -1,3 +1,5 @@
+import TextIO
+
 /// The BPE model of tokenizer.json: a vocabulary, ranked merges, and what to do with characters
 /// outside the vocabulary (byte fallback, else the unknown token).
 struct BPEModel: Sendable {

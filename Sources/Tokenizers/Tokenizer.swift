@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// Text ↔ ids with a Hugging Face tokenizer.json (the subset of docs/formats.md): added tokens
 /// matched in the raw text, NFKC, Metaspace "▁" pre-tokens, BPE merges by rank and byte fallback.

@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 // Reading and writing tokenizer.json: the subset of Hugging Face tokenizers in docs/formats.md.
 // Anything outside it is an error that names the component, rather than ids that silently differ
@@ -7,7 +8,11 @@ import Foundation
 extension Tokenizer {
     /// Reads a tokenizer.json file.
     public convenience init(contentsOf url: URL) throws {
-        try self.init(jsonData: try TextLines.read(url), source: url.relativePath)
+        let data: Data
+        do { data = try TextLines.read(url) } catch let error as FileError {
+            throw TokenizerError(source: error.path, message: "\(error.action) (\(error.reason))")
+        }
+        try self.init(jsonData: data, source: url.relativePath)
     }
 
     /// Reads tokenizer.json text; `source` names it in errors.
@@ -47,10 +52,7 @@ extension Tokenizer {
     /// The tokenizer as tokenizer.json text that Hugging Face tokenizers loads as it is.
     /// The same tokenizer always gives the same bytes.
     public func jsonData() throws -> Data {
-        var text = ""
-        JSON.object(fileMembers).write(to: &text, indent: "")
-        text += "\n"
-        return Data(text.utf8)
+        Data((JSON.object(fileMembers).pretty + "\n").utf8)
     }
 
     /// Writes `jsonData()` to `url` through a temporary file renamed into place, so a reader
@@ -61,7 +63,7 @@ extension Tokenizer {
         do {
             try jsonData().write(to: temporary)
         } catch {
-            throw TokenizerError(source: url.relativePath, message: "cannot write the file (\(describeFileError(error)))")
+            throw TokenizerError(source: url.relativePath, message: "cannot write the file (\(FileError.reason(for: error)))")
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -73,7 +75,7 @@ extension Tokenizer {
     private var fileMembers: [(key: String, value: JSON)] {
         let addedTokens = splitter.addedTokens.map { token -> JSON in
             .object([
-                ("id", .number(Double(token.id))),
+                ("id", .number(Int(token.id))),
                 ("content", .string(token.content)),
                 ("single_word", .bool(false)),
                 ("lstrip", .bool(false)),
@@ -121,7 +123,7 @@ extension Tokenizer {
                 return .object([("type", .string("Fuse"))])
             case .strip(let content, let start, let stop):
                 return .object([("type", .string("Strip")), ("content", .string(String(content))),
-                                ("start", .number(Double(start))), ("stop", .number(Double(stop)))])
+                                ("start", .number(start)), ("stop", .number(stop))])
             case .metaspace(let replacement, let prependScheme):
                 return .object([("type", .string("Metaspace")), ("replacement", .string(String(replacement))),
                                 ("prepend_scheme", .string(prependScheme.rawValue)), ("split", .bool(true))])
@@ -134,7 +136,7 @@ extension Tokenizer {
         let vocabulary = model.vocabulary
         let byId = vocabulary.values.indices.sorted { vocabulary.values[$0] < vocabulary.values[$1] }
         let vocab = byId.map { index -> (key: String, value: JSON) in
-            (String(decoding: vocabulary.key(at: index), as: UTF8.self), .number(Double(vocabulary.values[index])))
+            (String(decoding: vocabulary.key(at: index), as: UTF8.self), .number(Int(vocabulary.values[index])))
         }
         let merges = model.merges.map { pair -> JSON in
             .array([.string(piece(for: Int(pair.left)) ?? ""), .string(piece(for: Int(pair.right)) ?? "")])
@@ -185,7 +187,7 @@ private struct FileReader {
     }
 
     func int(_ json: JSON?, _ path: String) throws -> Int {
-        guard case .number(let value)? = json, value >= 0, value < Double(Int32.max), value.rounded() == value else {
+        guard let value = json?.double, value >= 0, value < Double(Int32.max), value.rounded() == value else {
             throw fail("\(path): expected a non-negative integer id")
         }
         return Int(value)
@@ -277,7 +279,7 @@ private struct FileReader {
         let path = "model"
         let type = try type(of: json, path)
         guard type == "BPE" else { throw fail("unsupported model \(JSON.quoted(type)) (nmt reads BPE)") }
-        if case .number(let dropout)? = json["dropout"], dropout != 0 {
+        if let dropout = json["dropout"]?.double, dropout != 0 {
             throw fail("model.dropout \(dropout) is not supported (BPE dropout is for training; it must be null)")
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
@@ -350,81 +352,6 @@ private struct FileReader {
                                prependScheme: try prependScheme(json, path))]
         default:
             throw fail("unsupported decoder \(JSON.quoted(type)) (nmt reads Replace, ByteFallback, Fuse, Strip, Metaspace and a Sequence of them)")
-        }
-    }
-}
-
-/// The reason of a failed file operation without Foundation's long wrapping text.
-public func describeFileError(_ error: Error) -> String {
-    let nsError = error as NSError
-    // On Linux the underlying error is a Swift POSIXError, which `as? NSError` does not match.
-    if let underlying = (nsError.userInfo[NSUnderlyingErrorKey] as? Error).map({ $0 as NSError }),
-       underlying.domain == NSPOSIXErrorDomain {
-        return String(cString: strerror(Int32(underlying.code)))
-    }
-    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-    // swift-corelibs-foundation gives Cocoa codes without the POSIX error underneath, and their
-    // descriptions ("The operation could not be completed. …") say little; say it as strerror does.
-    if let cocoa = error as? CocoaError {
-        switch cocoa.code {
-        case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
-        case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
-        case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
-        default: break
-        }
-    }
-    return nsError.localizedDescription
-}
-
-// MARK: - Writing JSON
-
-extension JSON {
-    /// Pretty-printed with two-space indentation like tokenizers' files, except that arrays of
-    /// scalars stay on one line (a merge is `["▁", "t"]`), which keeps learned files readable
-    /// and their diffs small.
-    func write(to out: inout String, indent: String) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .number(let value):
-            if value.rounded() == value, abs(value) < 1e15 { out += String(Int64(value)) } else { out += "\(value)" }
-        case .string(let value): out += JSON.quoted(value)
-        case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
-            if elements.allSatisfy(\.isScalar) {
-                out += "["
-                for (index, element) in elements.enumerated() {
-                    if index > 0 { out += ", " }
-                    element.write(to: &out, indent: indent)
-                }
-                out += "]"
-                return
-            }
-            let inner = indent + "  "
-            out += "[\n"
-            for (index, element) in elements.enumerated() {
-                out += inner
-                element.write(to: &out, indent: inner)
-                out += index + 1 < elements.count ? ",\n" : "\n"
-            }
-            out += indent + "]"
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            let inner = indent + "  "
-            out += "{\n"
-            for (index, member) in members.enumerated() {
-                out += inner + JSON.quoted(member.key) + ": "
-                member.value.write(to: &out, indent: inner)
-                out += index + 1 < members.count ? ",\n" : "\n"
-            }
-            out += indent + "}"
-        }
-    }
-
-    private var isScalar: Bool {
-        switch self {
-        case .array, .object: return false
-        default: return true
         }
     }
 }

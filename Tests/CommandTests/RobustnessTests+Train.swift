@@ -56,7 +56,8 @@ extension RobustnessTests {
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
         let saved = run.appendingPathComponent("training-arguments.json")
         for text in ["{\"arguments\": 3}", "[\"--epochs\"", "{\"arguments\": [\"--epochs\", \"0\"]}",
-                     "{\"arguments\": [\"--no-such-option\"]}"] {
+                     "{\"arguments\": [\"--no-such-option\"]}", "{\"optimization\": {\"epochs\": 0}}",
+                     "{\"optimization\": {\"epochs\": \"ten\"}}", "{\"optimization\": {\"no_such_option\": 1}}"] {
             try text.write(to: saved, atomically: true, encoding: .utf8)
             try expectFailure(["train", "--resume", run.path], mentions: [saved.path])
         }

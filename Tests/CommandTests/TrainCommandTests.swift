@@ -94,7 +94,9 @@ final class TrainCommandTests: XCTestCase {
                                           "--threads", "1"] + Self.everyOption)
         XCTAssertEqual(started.status, 0, started.standardError + started.standardOutput)
         let file = output.appendingPathComponent("training-arguments.json")
-        let saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: [String]])["arguments"] ?? []
+        let saved = try JSONDecoder().decode(TrainingRun.self, from: Data(contentsOf: file))
+        let savedFields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: [String: Any]])
+            .values.reduce(into: Set<String>()) { $0.formUnion($1.keys) }
         // Every option but where the run is (--output, --resume), the machine's --threads and the
         // alternative data form (--source/--target) is saved, so no new option can be forgotten.
         let help = try NMTProcess.run(["train", "--help"]).standardOutput
@@ -104,9 +106,11 @@ final class TrainCommandTests: XCTestCase {
         })
             .subtracting(["--output", "--resume", "--threads", "--source", "--target", "--help", "--version"])
         XCTAssertFalse(options.isEmpty)
-        for option in options { XCTAssertTrue(saved.contains(option), "\(option) is not saved: \(saved)") }
-        let corpusIndex = try XCTUnwrap(saved.firstIndex(of: "--train"))
-        XCTAssertEqual(saved[corpusIndex + 1], Self.corpus, "paths are saved absolute")
+        func field(_ option: String) -> String {
+            option.dropFirst(2).split(separator: "-").enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+        }
+        for option in options { XCTAssertTrue(savedFields.contains(field(option)), "\(option) is not saved: \(savedFields)") }
+        XCTAssertEqual(saved.data.train, Self.corpus, "paths are saved absolute")
 
         // Resumed from elsewhere with nothing but the run and a new end: the saved peak, warm-up
         // and cool-down length shape the rates, the ramp now ending at update 7.
@@ -120,8 +124,27 @@ final class TrainCommandTests: XCTestCase {
         let schedule = LearningRateSchedule(peak: 0.002, warmup: 3, coolDown: .init(end: 7, updates: 3))
         for step in 5...7 { XCTAssertEqual(rates[step] ?? 0, schedule.rate(step: step), accuracy: 1e-12, "step \(step)") }
         XCTAssertEqual(try Checkpoint.load(XCTUnwrap(Checkpoint.latest(in: output.appendingPathComponent("checkpoints")))).state.step, 7)
-        let resaved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: [String]])["arguments"] ?? []
-        XCTAssertEqual(resaved.firstIndex(of: "--max-steps").map { resaved[$0 + 1] }, "7", "the resumed run's options are saved for the next resume")
+        let resaved = try JSONDecoder().decode(TrainingRun.self, from: Data(contentsOf: file))
+        XCTAssertEqual(resaved.optimization.maxSteps, 7, "the resumed run's options are saved for the next resume")
+    }
+
+    /// nmt before the declared run saved the options as a command line, {"arguments": [...]}: such
+    /// a run resumes with them.
+    func testARunSavedByAnOlderNMTResumes() throws {
+        let started = try NMTProcess.run(trainArguments(epochs: 1, extra: ["--max-steps", "2", "--threads", "1"]))
+        XCTAssertEqual(started.status, 0, started.standardError + started.standardOutput)
+        let legacy = ["--train", Self.corpus, "--tokenizer", Self.tokenizer, "--preset", "tiny", "--epochs", "1", "--warmup", "100",
+                      "--learning-rate", "3e-3", "--batch-tokens", "256", "--log-every", "50", "--seed", "1", "--max-steps", "2",
+                      "--cool-down", "2"]
+        let data = try JSONSerialization.data(withJSONObject: ["arguments": legacy], options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: output.appendingPathComponent("training-arguments.json"))
+        let resumed = try NMTProcess.run(["train", "--resume", output.path, "--max-steps", "4", "--threads", "1"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError + resumed.standardOutput)
+        XCTAssertTrue(resumed.standardOutput.contains("over updates 3–4"), "the saved --cool-down 2 applies: \(resumed.standardOutput)")
+        XCTAssertEqual(try Checkpoint.load(XCTUnwrap(Checkpoint.latest(in: output.appendingPathComponent("checkpoints")))).state.step, 4)
+        let resaved = try JSONDecoder().decode(TrainingRun.self, from: Data(contentsOf: output.appendingPathComponent("training-arguments.json")))
+        XCTAssertEqual(resaved.schedule.coolDown, 2, "saved again as the declared run")
+        XCTAssertEqual(resaved.optimization.maxSteps, 4)
     }
 
     func testResumeOfARunWithoutSavedArgumentsAsksForTheData() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ImageClassification
+import ImageKernels
 import Tensor
 import TestSupport
 import XCTest

@@ -164,19 +164,22 @@ final class CheckpointAveragingTests: XCTestCase {
         let tokenizer = try Tokenizer(contentsOf: Self.tokenizerURL)
         let data = TrainingData(corpus: try ParallelCorpus(tsv: Fixtures.packageRoot.appendingPathComponent("corpora/walkthrough.tsv")),
                                 tokenizer: tokenizer, maxLength: 64)
-        var options = TrainingOptions()
-        (options.maxSteps, options.tokenBudget, options.warmupSteps, options.logEvery) = (5, 256, 10, 100)
-        options.checkpointEvery = 1
-        options.keepCheckpoints = 3
+        var run = TrainingRun()
+        (run.model.preset, run.model.maxPositions) = (.tiny, 64)
+        (run.model.dModel, run.model.ffn, run.model.encoderLayers, run.model.decoderLayers) = (32, 64, 1, 1)
+        (run.optimization.maxSteps, run.optimization.batchTokens, run.schedule.warmup, run.reporting.logEvery) = (5, 256, 10, 100)
+        run.checkpoints.checkpointEvery = 1
+        run.checkpoints.keepCheckpoints = 3
+        XCTAssertEqual(try run.modelConfig(for: tokenizer).jsonData(), try config().jsonData(), "the run declares config()")
         let output = root.appendingPathComponent("run")
-        let trainer = try Trainer(config: try config(), tokenizer: tokenizer, options: options, output: output)
+        let trainer = try Trainer(run: run, tokenizer: tokenizer, output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
         let names = try FileManager.default.contentsOfDirectory(atPath: trainer.checkpointDirectory.path).sorted()
         XCTAssertEqual(names, ["step-00000003", "step-00000004", "step-00000005"])
 
         // Resuming goes on from the newest and keeps three again.
-        options.maxSteps = 7
-        let resumed = try Trainer.resume(from: output, options: options, output: output)
+        run.optimization.maxSteps = 7
+        let resumed = try Trainer.resume(from: output, run: run, output: output)
         XCTAssertEqual(resumed.state.step, 5)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: trainer.checkpointDirectory.path).sorted(),

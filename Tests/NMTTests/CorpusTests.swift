@@ -135,7 +135,7 @@ final class CorpusTests: XCTestCase {
         }
         let missing = URL(fileURLWithPath: "/nonexistent/file.txt")
         XCTAssertThrowsError(try ParallelCorpus.readLines(of: missing)) { error in
-            XCTAssertEqual("\(error)", "/nonexistent/file.txt: cannot read the file (no such file)")
+            XCTAssertEqual("\(error)", "/nonexistent/file.txt: cannot read the file (No such file or directory)")
         }
     }
 }

@@ -35,16 +35,24 @@ final class DataParallelTrainingTests: XCTestCase {
         return config
     }
 
-    func options(tokenBudget: Int, maxSteps: Int) -> TrainingOptions {
-        var options = TrainingOptions()
-        options.seed = 3
-        options.epochs = 100
-        options.maxSteps = maxSteps
-        options.tokenBudget = tokenBudget
-        options.warmupSteps = 5
-        options.learningRate = 3e-3
-        options.logEvery = 1
-        return options
+    /// The run of `config()` with a per-process budget of `tokenBudget` tokens.
+    func run(tokenBudget: Int, maxSteps: Int) -> TrainingRun {
+        var run = TrainingRun()
+        (run.model.preset, run.model.maxPositions) = (.tiny, 64)
+        (run.model.dModel, run.model.ffn, run.model.encoderLayers, run.model.decoderLayers) = (32, 64, 1, 1)
+        (run.model.dropout, run.model.attentionDropout, run.model.activationDropout) = (0, 0, 0)
+        run.optimization.seed = 3
+        run.optimization.epochs = 100
+        run.optimization.maxSteps = maxSteps
+        run.optimization.batchTokens = tokenBudget
+        run.schedule.warmup = 5
+        run.schedule.learningRate = 3e-3
+        run.reporting.logEvery = 1
+        return run
+    }
+
+    func testTheRunDeclaresTheModelOfTheseTests() throws {
+        XCTAssertEqual(try run(tokenBudget: 48, maxSteps: 1).modelConfig(for: tokenizer).jsonData(), try config().jsonData())
     }
 
     func testSharesDealABatchOutInTurn() {
@@ -59,15 +67,11 @@ final class DataParallelTrainingTests: XCTestCase {
     /// Trains `ranks` trainers on threads; returns rank 0's (step → loss) and every rank's parameters.
     func trainTogether(ranks: Int, tokenBudget: Int, maxSteps: Int) throws -> (losses: [Int: Double], parameters: [[Float]]) {
         let hub = ThreadGroup.Hub(size: ranks)
-        let trainers = try (0..<ranks).map { rank in
-            let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(tokenBudget: tokenBudget, maxSteps: maxSteps),
-                                      output: output.appendingPathComponent("ranks-\(ranks)"))
-            trainer.group = ThreadGroup(rank: rank, hub: hub)
-            return trainer
-        }
         var losses: [Int: Double] = [:]
-        trainers[0].onEvent = { event in
-            if case .progress(let p) = event { losses[p.step] = p.loss }
+        let trainers = try (0..<ranks).map { rank in
+            try Trainer(run: run(tokenBudget: tokenBudget, maxSteps: maxSteps), tokenizer: tokenizer,
+                        output: output.appendingPathComponent("ranks-\(ranks)"), group: ThreadGroup(rank: rank, hub: hub),
+                        onEvent: { event in if case .progress(let p) = event { losses[p.step] = p.loss } })
         }
         let outcomes = UnsafeMutableBufferPointer<Trainer.Outcome?>.allocate(capacity: ranks)
         outcomes.initialize(repeating: nil)
@@ -83,12 +87,9 @@ final class DataParallelTrainingTests: XCTestCase {
 
     func testThreeRanksFollowOneProcessOnTheSameGlobalBatches() throws {
         let steps = 12
-        let alone = try Trainer(config: config(), tokenizer: tokenizer, options: options(tokenBudget: 3 * 48, maxSteps: steps),
-                                output: output.appendingPathComponent("alone"))
         var aloneLosses: [Int: Double] = [:]
-        alone.onEvent = { event in
-            if case .progress(let p) = event { aloneLosses[p.step] = p.loss }
-        }
+        let alone = try Trainer(run: run(tokenBudget: 3 * 48, maxSteps: steps), tokenizer: tokenizer, output: output.appendingPathComponent("alone"),
+                                onEvent: { event in if case .progress(let p) = event { aloneLosses[p.step] = p.loss } })
         XCTAssertEqual(try alone.train(on: data, validation: nil), .finished)
         let together = try trainTogether(ranks: 3, tokenBudget: 48, maxSteps: steps)
 

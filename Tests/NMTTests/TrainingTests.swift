@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import NMT
 import Tensor
@@ -34,16 +35,23 @@ final class TrainingTests: XCTestCase {
         return config
     }
 
-    func options(maxSteps: Int) -> TrainingOptions {
-        var options = TrainingOptions()
-        options.seed = 7
-        options.epochs = 100
-        options.maxSteps = maxSteps
-        options.tokenBudget = 256
-        options.warmupSteps = 10
-        options.learningRate = 3e-3
-        options.logEvery = 1
-        return options
+    /// The run of these tests: the model of `config()`, small batches, a short warm-up to a high peak.
+    func run(maxSteps: Int) -> TrainingRun {
+        var run = TrainingRun()
+        (run.model.preset, run.model.maxPositions) = (.tiny, 64)
+        (run.model.dModel, run.model.ffn, run.model.encoderLayers, run.model.decoderLayers) = (32, 64, 1, 1)
+        run.optimization.seed = 7
+        run.optimization.epochs = 100
+        run.optimization.maxSteps = maxSteps
+        run.optimization.batchTokens = 256
+        run.schedule.warmup = 10
+        run.schedule.learningRate = 3e-3
+        run.reporting.logEvery = 1
+        return run
+    }
+
+    func testTheRunDeclaresTheModelOfTheseTests() throws {
+        XCTAssertEqual(try run(maxSteps: 1).modelConfig(for: tokenizer).jsonData(), try config().jsonData())
     }
 
     func testTeacherForcedBatchShiftsTargetsRight() {
@@ -78,7 +86,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testTrainingLowersTheLossAndNeverMovesThePadRow() throws {
-        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 30), output: output)
+        let trainer = try Trainer(run: run(maxSteps: 30), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
         let losses = try TrainingLog.trainingValues("loss", in: trainer.logURL)
         XCTAssertEqual(losses.count, 30)
@@ -91,17 +99,17 @@ final class TrainingTests: XCTestCase {
     }
 
     func testResumeEqualsUninterruptedRun() throws {
-        let whole = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 24), output: output)
+        let whole = try Trainer(run: run(maxSteps: 24), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try whole.train(on: data, validation: nil), .finished)
         let uninterrupted = try TrainingLog.trainingValues("loss", in: whole.logURL)
 
         // The same run stopped at step 11 (mid-epoch: an epoch here is 9 batches), then resumed.
         let split = output.appendingPathComponent("split")
-        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 11), output: split)
+        let first = try Trainer(run: run(maxSteps: 11), tokenizer: tokenizer, output: split)
         XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
         XCTAssertEqual(first.state.step, 11)
         XCTAssertGreaterThan(first.state.batchInEpoch, 0, "stopped inside an epoch")
-        let resumed = try Trainer.resume(from: split, options: options(maxSteps: 24), output: split)
+        let resumed = try Trainer.resume(from: split, run: run(maxSteps: 24), output: split)
         XCTAssertEqual(resumed.state.step, 11)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         let splitLosses = try TrainingLog.trainingValues("loss", in: resumed.logURL)
@@ -115,17 +123,17 @@ final class TrainingTests: XCTestCase {
     func testCoolDownEndsAtTheLastUpdateOfAResumedRun() throws {
         // 14 updates at the plain schedule, then resumed to 30 with the last 10 cooling down: the
         // ramp is placed by the run's end, whichever process reaches it.
-        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 14), output: output)
+        let first = try Trainer(run: run(maxSteps: 14), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
-        var options = options(maxSteps: 30)
-        options.coolDownSteps = 10
-        let resumed = try Trainer.resume(from: output, options: options, output: output)
+        var run = run(maxSteps: 30)
+        run.schedule.coolDown = 10
         var messages: [String] = []
-        resumed.onEvent = { if case .message(let text) = $0 { messages.append(text) } }
+        let resumed = try Trainer.resume(from: output, run: run, output: output,
+                                         onEvent: { if case .message(let text) = $0 { messages.append(text) } })
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         XCTAssertTrue(messages.contains { $0.contains("updates 21–30") }, "\(messages)")
         let rates = try TrainingLog.trainingValues("learning_rate", in: resumed.logURL)
-        let plain = LearningRateSchedule(peak: options.learningRate, warmup: options.warmupSteps)
+        let plain = LearningRateSchedule(peak: run.schedule.learningRate, warmup: run.schedule.warmup)
         for step in 1...20 { XCTAssertEqual(rates[step]!, plain.rate(step: step), accuracy: 1e-15, "step \(step)") }
         for step in 21...30 {
             XCTAssertEqual(rates[step]!, plain.rate(step: step) * Double(31 - step) / 10, accuracy: 1e-15, "step \(step)")
@@ -133,13 +141,13 @@ final class TrainingTests: XCTestCase {
     }
 
     func testABranchLogStartsWithTheHistoryOfItsCheckpoint() throws {
-        let first = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 6), output: output)
+        let first = try Trainer(run: run(maxSteps: 6), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try first.train(on: data, validation: nil), .finished)
         let original = try String(contentsOf: first.logURL, encoding: .utf8)
         // The original also logged a step past the checkpoint the branch starts from.
         try (original + "{\"event\":\"train\",\"loss\":1,\"step\":7}\n").write(to: first.logURL, atomically: true, encoding: .utf8)
         let branch = output.appendingPathComponent("branch")
-        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 9), output: branch)
+        let resumed = try Trainer.resume(from: output, run: run(maxSteps: 9), output: branch)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         XCTAssertEqual(Array(try TrainingLog.trainingValues("loss", in: resumed.logURL).keys).sorted(), Array(1...9))
         XCTAssertEqual(try TrainingLog.trainingValues("loss", in: resumed.logURL)[6], try TrainingLog.trainingValues("loss", in: first.logURL)[6])
@@ -148,7 +156,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testHalfWrittenCheckpointIsNeverRead() throws {
-        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 5), output: output)
+        let trainer = try Trainer(run: run(maxSteps: 5), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
         let root = trainer.checkpointDirectory
         // A save of step 6 killed halfway: its temporary directory holds a truncated weights file
@@ -158,7 +166,7 @@ final class TrainingTests: XCTestCase {
         let weights = try Data(contentsOf: root.appendingPathComponent("step-00000005/model.safetensors"))
         try weights.prefix(weights.count / 2).write(to: partial.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(try Checkpoint.latest(in: root)?.lastPathComponent, "step-00000005")
-        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 8), output: output)
+        let resumed = try Trainer.resume(from: output, run: run(maxSteps: 8), output: output)
         XCTAssertEqual(resumed.state.step, 5)
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         // The next save replaced the partial directory and removed the older checkpoint.
@@ -167,12 +175,12 @@ final class TrainingTests: XCTestCase {
     }
 
     func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
-        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options(maxSteps: 4), output: output)
+        let trainer = try Trainer(run: run(maxSteps: 4), tokenizer: tokenizer, output: output)
         XCTAssertEqual(try trainer.train(on: data, validation: nil), .finished)
-        let resumed = try Trainer.resume(from: output, options: options(maxSteps: 10), output: output)
-        resumed.model.parameters.valueBuffer("model.encoder.layers.0.fc1.weight")[0] = .infinity
         var messages: [String] = []
-        resumed.onEvent = { if case .message(let text) = $0 { messages.append(text) } }
+        let resumed = try Trainer.resume(from: output, run: run(maxSteps: 10), output: output,
+                                         onEvent: { if case .message(let text) = $0 { messages.append(text) } })
+        resumed.model.parameters.valueBuffer("model.encoder.layers.0.fc1.weight")[0] = .infinity
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .diverged(step: 5))
         XCTAssertTrue(messages.contains { $0.contains("step 5") && $0.contains("last good checkpoint") }, "\(messages)")
         XCTAssertEqual(try Checkpoint.latest(in: resumed.checkpointDirectory)?.lastPathComponent, "step-00000004")
@@ -183,21 +191,21 @@ final class TrainingTests: XCTestCase {
     func testValidationPicksTheBestModelAndStopsEarly() throws {
         let valid = TrainingData(corpus: try ParallelCorpus(tsv: Self.corpusURL.deletingLastPathComponent()
             .appendingPathComponent("walkthrough-valid.tsv")), tokenizer: tokenizer, maxLength: 64)
-        var options = options(maxSteps: 60)
-        options.validateEvery = 3
-        options.patience = 1
-        options.learningRate = 0.5  // far too high: validation gets worse soon
-        options.clipNorm = 0
-        let trainer = try Trainer(config: config(), tokenizer: tokenizer, options: options, output: output)
+        var run = run(maxSteps: 60)
+        run.validation.validateEvery = 3
+        run.validation.patience = 1
+        run.schedule.learningRate = 0.5  // far too high: validation gets worse soon
+        run.optimization.clipNorm = 0
         var validations: [(step: Int, loss: Double, best: Bool)] = []
-        trainer.onEvent = { if case .validation(let step, _, let r, let best) = $0 { validations.append((step, r.loss, best)) } }
+        let trainer = try Trainer(run: run, tokenizer: tokenizer, output: output,
+                                  onEvent: { if case .validation(let step, _, let r, let best) = $0 { validations.append((step, r.loss, best)) } })
         XCTAssertEqual(try trainer.train(on: data, validation: valid), .earlyStopped)
         XCTAssertEqual(validations.last?.best, false)
         XCTAssertEqual(trainer.state.bestStep, validations.last { $0.best }?.step)
         XCTAssertNotNil(try ModelDirectory.loadModel(from: output), "the best model is in the output directory")
 
         // Validation's figures are the metrics of its own greedy translations.
-        let result = try Validation.run(model: trainer.model, tokenizer: tokenizer, data: valid, options: options)
+        let result = try Validation.run(model: trainer.model, tokenizer: tokenizer, data: valid, run: run)
         XCTAssertEqual(result.hypotheses.count, valid.count)
         let references = valid.pairs.map(\.references)
         XCTAssertEqual(result.bleu, BLEU().corpusScore(hypotheses: result.hypotheses, references: references).score)

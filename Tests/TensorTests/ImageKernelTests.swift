@@ -1,3 +1,4 @@
+import ImageKernels
 import Tensor
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import TextIO
 import Tokenizers
 import XCTest
 

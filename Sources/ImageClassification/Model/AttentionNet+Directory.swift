@@ -1,5 +1,7 @@
 import Foundation
+import ImageKernels
 import Tensor
+import TextIO
 
 /// An AttentionNet model directory: config.json and model.safetensors, whose tensors carry the
 /// names of the PyTorch reference's `state_dict()` — running statistics and `num_batches_tracked`
@@ -84,7 +86,7 @@ extension AttentionNet {
         } catch {
             try? fileManager.removeItem(at: staging)
             if let error = error as? AttentionNetError { throw error }
-            let reason = (error as? SafeTensorsError)?.description ?? error.localizedDescription
+            let reason = (error as? SafeTensorsError)?.description ?? FileError.reason(for: error)
             throw AttentionNetError("\(directory.path): cannot write the model (\(reason))")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageKernels
 import Tensor
 
 /// A convolutional image classifier with a self-attention layer over its last feature map — the

@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// config.json of an AttentionNet model directory. The network itself is fixed (see
 /// `AttentionNet`); the config records what a reader needs around it: the input size, the input
@@ -48,7 +49,7 @@ public struct AttentionNetConfig: Codable, Equatable, Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw AttentionNetError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw AttentionNetError("\(url.path): cannot read (\(FileError.reason(for: error, at: url)))")
         }
         do {
             self = try JSONDecoder().decode(AttentionNetConfig.self, from: data)

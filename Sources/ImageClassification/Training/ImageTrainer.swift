@@ -1,4 +1,5 @@
 import Foundation
+import ImageKernels
 import Tensor
 
 /// How AttentionNet is trained: the reference script's recipe (attentionnet_ref.py --train-epochs):

@@ -2,8 +2,9 @@ import Tensor
 
 /// The decoder run one position at a time for generation (Vaswani et al. 2017, §3.2.3: each
 /// position attends only to the earlier ones, so their keys and values never change and can be
-/// kept). Per layer it caches the self-attention keys and values of every position decoded so far,
-/// and the encoder–decoder keys and values, computed once per source.
+/// kept). Each layer computes its own step (`DecoderLayer.step`); this type owns what the steps
+/// read: per layer, the self-attention keys and values of every position decoded so far, and the
+/// encoder–decoder keys and values, computed once per source.
 ///
 /// Rows are hypotheses (a sentence in greedy search, a beam in beam search). `select(rows:)`
 /// reorders, repeats and drops rows — beams that survive a step, sentences that have finished —
@@ -37,12 +38,6 @@ final class IncrementalDecoder {
     private let sourcePadding: [UInt8]   // (sentences at the start, S)
     private var sentenceIds: [Int]        // original sentence of each entry of crossKeysAndValues
 
-    /// Attention probabilities of the last step, kept only when `recordsAttention` is set:
-    /// per layer (rows, H, 1, length) for self-attention and (rows, H, 1, S) for cross-attention.
-    var recordsAttention = false
-    private(set) var lastSelfAttention: [Tensor] = []
-    private(set) var lastCrossAttention: [Tensor] = []
-
     /// Prepares decoding of `encoderOutput`'s B sources, one row each, with room for up to
     /// `rowCapacity` rows later (beam search grows to k rows a sentence after the first step).
     init(model: Transformer, encoderOutput: EncoderOutput, capacity: Int, rowCapacity: Int? = nil) {
@@ -69,60 +64,25 @@ final class IncrementalDecoder {
         precondition(ids.count == rows, "step: \(ids.count) ids for \(rows) rows")
         precondition(length < capacity, "step: the cache holds \(capacity) positions")
         let tape = Tape.inference
-        let D = width, position = length, S = sourceLength
+        let position = length
         for r in 0..<rows { history[r * capacity + position] = Int32(position * rowCapacity + r) }
         var x = model.embed(ids: ids, positions: [Int32](repeating: Int32(position), count: rows), batch: rows, length: 1, tape: tape)
-        if recordsAttention {
-            lastSelfAttention = []
-            lastCrossAttention = []
-        }
-        for (index, layer) in model.decoderLayers.enumerated() {
-            // Masked self-attention: this position's keys join the cache, then the query attends
-            // to every position so far (the future is not there yet, so no mask is needed).
-            let attention = layer.selfAttention
-            let qkv = tape.linear(x, weight: attention.qkvWeight, bias: attention.qkvBias)  // (rows, 1, 3D)
-            let cache = selfCache[index]
-            for r in 0..<rows {
-                (cache.data + (position * rowCapacity + r) * 2 * D).update(from: qkv.data + r * 3 * D + D, count: 2 * D)
-            }
-            let attended = history.withUnsafeBufferPointer { table in
-                attend(q: StridedRows(base: qkv.data, rowStride: 3 * D, batchStride: 3 * D), heads: attention.heads,
-                       keyValues: KeyValueRows(base: cache.data, rowStride: 2 * D, valueOffset: D,
-                                               rowIndex: table.baseAddress!, rowIndexStride: capacity),
-                       keys: position + 1, padding: nil, record: &lastSelfAttention)
-            }
-            let h1 = layer.selfAttentionNorm(tape.add(x, tape.linear(attended, weight: attention.outWeight, bias: attention.outBias)), tape: tape)
-
-            // Encoder–decoder attention over the sentence's cached source keys and values.
-            let cross = layer.crossAttention
-            let q = tape.linear(h1, weight: cross.qWeight, bias: cross.qBias)  // (rows, 1, D)
-            let crossed = crossTable.withUnsafeBufferPointer { table in
+        history.withUnsafeBufferPointer { history in
+            crossTable.withUnsafeBufferPointer { sourceRows in
                 keyPadding.withUnsafeBufferPointer { padding in
-                    attend(q: StridedRows(base: q.data, rowStride: D, batchStride: D), heads: cross.heads,
-                           keyValues: KeyValueRows(base: crossKeysAndValues[index].data, rowStride: 2 * D, valueOffset: D,
-                                                   rowIndex: table.baseAddress!, rowIndexStride: S),
-                           keys: S, padding: padding.baseAddress, record: &lastCrossAttention)
+                    for (index, layer) in model.decoderLayers.enumerated() {
+                        let cache = DecoderLayerCache(
+                            selfAttention: SelfAttentionCache(storage: selfCache[index].data, newRows: position * rowCapacity,
+                                                              history: history.baseAddress!, historyStride: capacity, positions: position + 1),
+                            crossAttention: CrossAttentionMemory(keysAndValues: crossKeysAndValues[index].data, sourceRows: sourceRows.baseAddress!,
+                                                                 keyPadding: padding.baseAddress!, sourceLength: sourceLength))
+                        x = layer.step(x, cache: cache, tape: tape)  // (rows, 1, D)
+                    }
                 }
             }
-            let h2 = layer.crossAttentionNorm(tape.add(h1, tape.linear(crossed, weight: cross.outWeight, bias: cross.outBias)), tape: tape)
-            x = layer.finalNorm(layer.feedForward(h2, residualDropout: 0, tape: tape), tape: tape)
         }
         length += 1
-        return model.logits(x.reshaped([rows, D]), tape: tape)
-    }
-
-    /// One query per row over `keys` keys.
-    private func attend(q: StridedRows, heads: Int, keyValues: KeyValueRows, keys: Int, padding: UnsafePointer<UInt8>?,
-                        record: inout [Tensor]) -> Tensor {
-        let D = width
-        let shape = AttentionShape(batch: rows, queries: 1, keys: keys, heads: heads, headWidth: D / heads)
-        let out = Tensor(uninitialized: [rows, 1, D])
-        let probabilities = Tensor(uninitialized: [rows, heads, 1, keys])
-        Kernels.attentionStep(shape: shape, scale: 1 / Float(shape.headWidth).squareRoot(), q: q, keyValues: keyValues,
-                              keyPadding: padding, probabilities: probabilities.data,
-                              out: StridedRows(base: out.data, rowStride: D, batchStride: D))
-        if recordsAttention { record.append(probabilities) }
-        return out
+        return model.logits(x.reshaped([rows, width]), tape: tape)
     }
 
     /// Keeps the rows listed, in that order (a row may repeat: two beams from one parent).

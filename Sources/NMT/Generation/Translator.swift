@@ -21,13 +21,7 @@ public final class Translator {
 
     /// Pairs a model with its tokenizer; they must agree on the vocabulary and the special ids.
     public init(model: Transformer, tokenizer: Tokenizer) throws {
-        let config = model.config
-        guard tokenizer.vocabularySize == config.vocabularySize else {
-            throw ModelError("\(tokenizer.source): \(tokenizer.vocabularySize) tokens, but the model's config.json says vocab_size \(config.vocabularySize)")
-        }
-        guard tokenizer.eosId == config.eosId, tokenizer.padId == config.padId else {
-            throw ModelError("\(tokenizer.source): </s> is \(tokenizer.eosId) and <pad> \(tokenizer.padId), but config.json says eos_token_id \(config.eosId) and pad_token_id \(config.padId)")
-        }
+        try model.config.checkAgreement(with: tokenizer)
         self.model = model
         self.tokenizer = tokenizer
     }
@@ -49,11 +43,7 @@ public final class Translator {
     /// The source ids of `text`: its pieces and EOS, cut to the model's positions when longer
     /// (then `truncated` is true).
     public func sourceIds(_ text: String) -> (ids: [Int], truncated: Bool) {
-        var ids = tokenizer.encode(text)
-        let limit = model.config.maxPositions - 1
-        let truncated = ids.count > limit
-        if truncated { ids = Array(ids.prefix(limit)) }
-        return (ids + [model.config.eosId], truncated)
+        model.config.fitted(tokenizer.encode(text) + [model.config.eosId])
     }
 
     /// Translates every sentence; `nBest` translations each, best first. An empty (or all-space)

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TextIO
 
 /// Attention tables as text for a terminal, markdown, CSV or JSON.
 public struct AttentionRenderer {
@@ -143,7 +144,7 @@ public struct AttentionRenderer {
     /// "columns", "weights"}]}` on one line, "head" a number or "mean", each weight written with
     /// the shortest digits that read back as the same Float.
     public static func json(sourceTokens: [String], targetTokens: [String], tables: [AttentionTable]) -> String {
-        func strings(_ values: [String]) -> String { "[" + values.map(jsonQuoted).joined(separator: ", ") + "]" }
+        func strings(_ values: [String]) -> String { "[" + values.map(JSON.quoted).joined(separator: ", ") + "]" }
         let tableObjects = tables.map { table -> String in
             let head = table.head == .mean ? "\"mean\"" : headName(table.head)
             let weights = "[" + table.weights.map { "[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"

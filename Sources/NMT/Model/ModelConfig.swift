@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TextIO
 
 /// The fields of transformers' `MarianConfig` that define the network (formats.md), read from and
 /// written to config.json. Keys nmt does not use are kept and written back unchanged.
@@ -22,8 +23,9 @@ public struct ModelConfig {
     public var attentionDropout: Float
     public var activationDropout: Float
 
-    /// Every key of the file this config was read from (or nil for a config built in code).
-    private var originalKeys: [String: Any]?
+    /// Every member of the file this config was read from, in file order (or nil for a config
+    /// built in code).
+    private var originalMembers: [(key: String, value: JSON)]?
 
     public init(
         vocabularySize: Int, modelWidth: Int, encoderLayers: Int, decoderLayers: Int, heads: Int,
@@ -54,16 +56,16 @@ public struct ModelConfig {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ModelError("\(url.path): cannot read (\(FileError.reason(for: error, at: url)))")
         }
         try self.init(jsonData: data, source: url.path)
     }
 
     public init(jsonData data: Data, source: String) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data), let keys = object as? [String: Any] else {
+        guard let members = (try? JSON.parse([UInt8](data)))?.members else {
             throw ModelError("\(source): not a JSON object")
         }
-        let reader = ConfigReader(keys: keys, source: source)
+        let reader = ConfigReader(object: .object(members), source: source)
         let modelType = try reader.string("model_type")
         guard modelType == "marian" else {
             throw ModelError("\(source): model_type \"\(modelType)\" is not supported (expected \"marian\")")
@@ -97,7 +99,7 @@ public struct ModelConfig {
                 throw ModelError("\(source): \(key) is false; nmt supports only one shared, tied embedding matrix")
             }
         }
-        originalKeys = keys
+        originalMembers = members
         try validate(source: source)
     }
 
@@ -119,69 +121,65 @@ public struct ModelConfig {
     }
 
     /// config.json as transformers writes it for a Marian model, keeping unknown keys of the file
-    /// this config came from.
+    /// this config came from; keys in sorted order.
     public func jsonData() throws -> Data {
-        var keys = originalKeys ?? [
-            "architectures": ["MarianMTModel"],
-            "model_type": "marian",
-            "is_encoder_decoder": true,
-            "share_encoder_decoder_embeddings": true,
-            "tie_word_embeddings": true,
-            "encoder_layerdrop": 0.0,
-            "decoder_layerdrop": 0.0,
-            "init_std": 0.02,
-            "use_cache": true,
-            "forced_eos_token_id": eosId,
-            "bos_token_id": NSNull(),
+        var members = originalMembers ?? [
+            ("architectures", .array([.string("MarianMTModel")])),
+            ("model_type", .string("marian")),
+            ("is_encoder_decoder", .bool(true)),
+            ("share_encoder_decoder_embeddings", .bool(true)),
+            ("tie_word_embeddings", .bool(true)),
+            ("encoder_layerdrop", .number(0)),
+            ("decoder_layerdrop", .number(0)),
+            ("init_std", .number(0.02)),
+            ("use_cache", .bool(true)),
+            ("forced_eos_token_id", .number(eosId)),
+            ("bos_token_id", .null),
         ]
-        keys["vocab_size"] = vocabularySize
-        keys["decoder_vocab_size"] = vocabularySize
-        keys["d_model"] = modelWidth
-        keys["encoder_layers"] = encoderLayers
-        keys["decoder_layers"] = decoderLayers
-        keys["encoder_attention_heads"] = encoderHeads
-        keys["decoder_attention_heads"] = decoderHeads
-        keys["encoder_ffn_dim"] = encoderFeedForwardWidth
-        keys["decoder_ffn_dim"] = decoderFeedForwardWidth
-        keys["activation_function"] = activation.rawValue
-        keys["scale_embedding"] = scaleEmbedding
-        keys["max_position_embeddings"] = maxPositions
-        keys["pad_token_id"] = padId
-        keys["eos_token_id"] = eosId
-        keys["decoder_start_token_id"] = decoderStartId
-        keys["dropout"] = Double(dropout)
-        keys["attention_dropout"] = Double(attentionDropout)
-        keys["activation_dropout"] = Double(activationDropout)
-        return try JSONSerialization.data(withJSONObject: keys, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let fields: [(String, JSON)] = [
+            ("vocab_size", .number(vocabularySize)), ("decoder_vocab_size", .number(vocabularySize)),
+            ("d_model", .number(modelWidth)), ("encoder_layers", .number(encoderLayers)), ("decoder_layers", .number(decoderLayers)),
+            ("encoder_attention_heads", .number(encoderHeads)), ("decoder_attention_heads", .number(decoderHeads)),
+            ("encoder_ffn_dim", .number(encoderFeedForwardWidth)), ("decoder_ffn_dim", .number(decoderFeedForwardWidth)),
+            ("activation_function", .string(activation.rawValue)), ("scale_embedding", .bool(scaleEmbedding)),
+            ("max_position_embeddings", .number(maxPositions)), ("pad_token_id", .number(padId)), ("eos_token_id", .number(eosId)),
+            ("decoder_start_token_id", .number(decoderStartId)), ("dropout", .number(Double(dropout))),
+            ("attention_dropout", .number(Double(attentionDropout))), ("activation_dropout", .number(Double(activationDropout))),
+        ]
+        for (key, value) in fields {
+            members.removeAll { $0.key == key }
+            members.append((key, value))
+        }
+        return Data((JSON.object(members).sortingKeys().pretty + "\n").utf8)
     }
 
     /// The keys this config would write, for round-trip checks.
     public var allKeys: Set<String> {
-        guard let data = try? jsonData(), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
-        return Set(object.keys)
+        guard let data = try? jsonData(), let members = (try? JSON.parse([UInt8](data)))?.members else { return [] }
+        return Set(members.map(\.key))
     }
 }
 
 /// Typed access to config.json's keys with errors that name the key.
 private struct ConfigReader {
-    let keys: [String: Any]
+    let object: JSON
     let source: String
 
-    private func isBool(_ value: Any) -> Bool {
-        // JSONSerialization gives NSNumber for both numbers and booleans; tell them apart.
-        guard let number = value as? NSNumber else { return false }
-        return String(cString: number.objCType) == "c" || type(of: number) == type(of: NSNumber(value: true))
+    /// The key's value, nil when it is absent or null.
+    private func value(_ key: String) -> JSON? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return value
     }
 
     func string(_ key: String) throws -> String {
-        guard let value = keys[key] else { throw ModelError("\(source): key '\(key)' is missing") }
-        guard let s = value as? String else { throw ModelError("\(source): key '\(key)' should be a string") }
+        guard let value = value(key) else { throw ModelError("\(source): key '\(key)' is missing") }
+        guard let s = value.string else { throw ModelError("\(source): key '\(key)' should be a string") }
         return s
     }
 
     func optionalInt(_ key: String) throws -> Int? {
-        guard let value = keys[key], !(value is NSNull) else { return nil }
-        guard !isBool(value), let number = value as? NSNumber, let i = Int(exactly: number.doubleValue) else {
+        guard let value = value(key) else { return nil }
+        guard let number = value.double, let i = Int(exactly: number) else {
             throw ModelError("\(source): key '\(key)' should be an integer")
         }
         return i
@@ -199,14 +197,14 @@ private struct ConfigReader {
     }
 
     func optionalBool(_ key: String) throws -> Bool? {
-        guard let value = keys[key], !(value is NSNull) else { return nil }
-        guard isBool(value), let b = value as? Bool else { throw ModelError("\(source): key '\(key)' should be true or false") }
+        guard let value = value(key) else { return nil }
+        guard let b = value.bool else { throw ModelError("\(source): key '\(key)' should be true or false") }
         return b
     }
 
     func optionalFloat(_ key: String) throws -> Float? {
-        guard let value = keys[key], !(value is NSNull) else { return nil }
-        guard !isBool(value), let number = value as? NSNumber else { throw ModelError("\(source): key '\(key)' should be a number") }
-        return number.floatValue
+        guard let value = value(key) else { return nil }
+        guard let number = value.double else { throw ModelError("\(source): key '\(key)' should be a number") }
+        return Float(number)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Tensor
-import Tokenizers
+import TextIO
 
 /// A model directory in the layout transformers uses for Marian models: config.json,
 /// model.safetensors and (for translation) tokenizer.json; nmt also writes generation_config.json
@@ -73,17 +73,16 @@ public enum ModelDirectory {
         }
         try writer.write(to: directory.appendingPathComponent(weightsFile))
         try writeAtomically(model.config.jsonData(), to: directory.appendingPathComponent(configFile))
-        let generation: [String: Any] = [
-            "bad_words_ids": [[model.config.padId]],
-            "decoder_start_token_id": model.config.decoderStartId,
-            "eos_token_id": model.config.eosId,
-            "forced_eos_token_id": model.config.eosId,
-            "pad_token_id": model.config.padId,
-            "max_length": model.config.maxPositions,
-            "num_beams": 4,
-        ]
-        try writeAtomically(JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys]),
-                            to: directory.appendingPathComponent(generationConfigFile))
+        let generation = JSON.object([
+            ("bad_words_ids", .array([.array([.number(model.config.padId)])])),
+            ("decoder_start_token_id", .number(model.config.decoderStartId)),
+            ("eos_token_id", .number(model.config.eosId)),
+            ("forced_eos_token_id", .number(model.config.eosId)),
+            ("max_length", .number(model.config.maxPositions)),
+            ("num_beams", .number(4)),
+            ("pad_token_id", .number(model.config.padId)),
+        ])
+        try writeAtomically(Data((generation.pretty + "\n").utf8), to: directory.appendingPathComponent(generationConfigFile))
         if let tokenizerJSON {
             try writeAtomically(tokenizerJSON, to: directory.appendingPathComponent(tokenizerFile))
         }
@@ -97,7 +96,7 @@ public enum ModelDirectory {
             guard rename(temporary.path, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw ModelError("\(url.path): cannot write (\(describeFileError(error)))")
+            throw ModelError("\(url.path): cannot write (\(FileError.reason(for: error)))")
         }
     }
 }

@@ -68,6 +68,75 @@ public struct MultiHeadAttention {
             heads: self.heads, keyPadding: keyPadding, causal: false, dropout: dropout)
         return (tape.residualLinear(heads, weight: outWeight, bias: outBias, dropout: residualDropout, residual: x), probabilities)
     }
+
+    // MARK: One decoding step
+
+    /// `selfAttention` (causal) for the newest position only: x (rows, 1, D). This position's keys
+    /// and values join the cache (row r's at `cache.newRows + r`), then each row's query attends to
+    /// the `cache.positions` positions its history lists. Returns x + attention (rows, 1, D).
+    func selfAttentionStep(_ x: Tensor, cache: SelfAttentionCache, tape: Tape) -> Tensor {
+        let D = x.size(-1), rows = x.size(0)
+        let qkv = tape.linear(x, weight: qkvWeight, bias: qkvBias)  // (rows, 1, 3D)
+        for r in 0..<rows {
+            (cache.storage + (cache.newRows + r) * 2 * D).update(from: qkv.data + r * 3 * D + D, count: 2 * D)
+        }
+        let keyValues = KeyValueRows(base: cache.storage, rowStride: 2 * D, valueOffset: D,
+                                     rowIndex: cache.history, rowIndexStride: cache.historyStride)
+        let attended = attendOneQuery(StridedRows(base: qkv.data, rowStride: 3 * D, batchStride: 3 * D), rows: rows, width: D,
+                                      keyValues: keyValues, keys: cache.positions, keyPadding: nil)
+        return tape.add(x, tape.linear(attended, weight: outWeight, bias: outBias))
+    }
+
+    /// `crossAttention` for one query per row: x (rows, 1, D) over the source keys and values of
+    /// each row's sentence (`memory`). Returns x + attention (rows, 1, D).
+    func crossAttentionStep(_ x: Tensor, memory: CrossAttentionMemory, tape: Tape) -> Tensor {
+        let D = x.size(-1), rows = x.size(0)
+        let q = tape.linear(x, weight: qWeight, bias: qBias)  // (rows, 1, D)
+        let keyValues = KeyValueRows(base: memory.keysAndValues, rowStride: 2 * D, valueOffset: D,
+                                     rowIndex: memory.sourceRows, rowIndexStride: memory.sourceLength)
+        let attended = attendOneQuery(StridedRows(base: q.data, rowStride: D, batchStride: D), rows: rows, width: D,
+                                      keyValues: keyValues, keys: memory.sourceLength, keyPadding: memory.keyPadding)
+        return tape.add(x, tape.linear(attended, weight: outWeight, bias: outBias))
+    }
+
+    /// The heads of one query per row over `keys` keys: (rows, 1, D).
+    private func attendOneQuery(_ q: StridedRows, rows: Int, width D: Int, keyValues: KeyValueRows, keys: Int,
+                                keyPadding: UnsafePointer<UInt8>?) -> Tensor {
+        let shape = AttentionShape(batch: rows, queries: 1, keys: keys, heads: heads, headWidth: D / heads)
+        let out = Tensor(uninitialized: [rows, 1, D])
+        let probabilities = Tensor(uninitialized: [rows, heads, 1, keys])
+        Kernels.attentionStep(shape: shape, scale: 1 / Float(shape.headWidth).squareRoot(), q: q, keyValues: keyValues,
+                              keyPadding: keyPadding, probabilities: probabilities.data,
+                              out: StridedRows(base: out.data, rowStride: D, batchStride: D))
+        return out
+    }
+}
+
+/// The self-attention keys and values of the positions decoded so far, for one layer. Rows of the
+/// cache are written once and never moved: each live row finds its positions through a history
+/// table (see `IncrementalDecoder`).
+struct SelfAttentionCache {
+    /// (cache rows, 2D): keys | values.
+    let storage: UnsafeMutablePointer<Float>
+    /// The cache row where live row 0 writes the newest position; row r writes at `newRows + r`.
+    let newRows: Int
+    /// For live row r, the cache rows of its positions: history[r · historyStride + t].
+    let history: UnsafePointer<Int32>
+    let historyStride: Int
+    /// Positions to attend to, the newest included.
+    let positions: Int
+}
+
+/// The encoder–decoder keys and values a decoding step attends to, for one layer.
+struct CrossAttentionMemory {
+    /// (sentences · S, 2D): keys | values of each sentence's source, projected once.
+    let keysAndValues: UnsafePointer<Float>
+    /// For live row r, the rows of its sentence's source: sourceRows[r · S + s].
+    let sourceRows: UnsafePointer<Int32>
+    /// (rows, S): 1 where the row's source is padding.
+    let keyPadding: UnsafePointer<UInt8>
+    /// S.
+    let sourceLength: Int
 }
 
 /// The position-wise feed-forward network (§3.3): fc2(act(fc1(x))).

@@ -1,6 +1,6 @@
 import Foundation
 import Tensor
-import Tokenizers
+import TextIO
 
 /// Where training stands, saved with each checkpoint as training_state.json: enough to continue
 /// as if never stopped (with the parameters, the optimizer moments and the tokenizer beside it).
@@ -64,7 +64,7 @@ public enum Checkpoint {
         precondition(keep >= 1, "a checkpoint save keeps at least the new checkpoint")
         let manager = FileManager.default
         do { try manager.createDirectory(at: root, withIntermediateDirectories: true) } catch {
-            throw ModelError("\(root.path): cannot create the checkpoint directory (\(describeFileError(error)))")
+            throw ModelError("\(root.path): cannot create the checkpoint directory (\(FileError.reason(for: error)))")
         }
         let name = prefix + String(format: "%08d", state.step)
         let final = root.appendingPathComponent(name)
@@ -106,9 +106,7 @@ public enum Checkpoint {
         do { try moments.write(to: directory.appendingPathComponent(optimizerFile)) } catch let error as SafeTensorsError {
             throw ModelError(error.description)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try ModelDirectory.writeAtomically(try encoder.encode(state), to: directory.appendingPathComponent(stateFile))
+        try ModelDirectory.writeAtomically(try CodableJSON.encode(state), to: directory.appendingPathComponent(stateFile))
         try syncDirectory(directory)
     }
 
@@ -132,8 +130,10 @@ public enum Checkpoint {
         let model = try ModelDirectory.loadModel(from: directory)
         let stateURL = directory.appendingPathComponent(stateFile)
         let state: TrainingState
-        do { state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL)) } catch {
-            throw ModelError("\(stateURL.path): not a training state (\(error.localizedDescription))")
+        do { state = try CodableJSON.decode(TrainingState.self, from: try TextLines.read(stateURL)) } catch let error as FileError {
+            throw ModelError(error.description)
+        } catch {
+            throw ModelError("\(stateURL.path): not a training state (\(error))")
         }
         let optimizerURL = directory.appendingPathComponent(optimizerFile)
         let moments: SafeTensorsFile

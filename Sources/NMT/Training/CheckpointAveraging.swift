@@ -1,6 +1,6 @@
 import Foundation
 import Tensor
-import Tokenizers
+import TextIO
 
 /// The element-wise mean of the parameters of several models of one architecture, typically the
 /// last checkpoints of a run (fairseq's `average_checkpoints.py`; Vaswani et al. 2017, §6.1, average
@@ -67,7 +67,7 @@ public enum CheckpointAveraging {
             }
             let tokenizerJSON: Data
             do { tokenizerJSON = try Data(contentsOf: tokenizerURL) } catch {
-                throw ModelError("\(tokenizerURL.path): cannot read (\(describeFileError(error)))")
+                throw ModelError("\(tokenizerURL.path): cannot read (\(FileError.reason(for: error)))")
             }
             if let reference {
                 if let difference = firstDifference(reference.config, model.config) {
@@ -116,7 +116,7 @@ public enum CheckpointAveraging {
     /// Where two tokenizer.json files part: the first JSON path whose values differ, or the first
     /// differing byte when the files are the same JSON written differently (or not JSON).
     static func describeDifference(_ a: Data, _ b: Data) -> String {
-        if let left = try? JSONSerialization.jsonObject(with: a), let right = try? JSONSerialization.jsonObject(with: b),
+        if let left = try? JSON.parse([UInt8](a)), let right = try? JSON.parse([UInt8](b)),
            let path = firstDifferingPath(left, right, at: "") {
             return "first at \(path.isEmpty ? "the top level" : path)"
         }
@@ -126,24 +126,22 @@ public enum CheckpointAveraging {
 
     /// The path (`model.vocab.▁a`, `added_tokens[3].content`) of the first value that differs, keys
     /// taken in sorted order; nil when the two are equal.
-    private static func firstDifferingPath(_ a: Any, _ b: Any, at path: String) -> String? {
+    private static func firstDifferingPath(_ a: JSON, _ b: JSON, at path: String) -> String? {
         switch (a, b) {
-        case let (a as [String: Any], b as [String: Any]):
-            for key in Set(a.keys).union(b.keys).sorted() {
+        case let (.object(x), .object(y)):
+            for key in Set(x.map(\.key)).union(y.map(\.key)).sorted() {
                 let child = path.isEmpty ? key : "\(path).\(key)"
-                guard let x = a[key], let y = b[key] else { return child }
-                if let found = firstDifferingPath(x, y, at: child) { return found }
+                guard let left = a[key], let right = b[key] else { return child }
+                if let found = firstDifferingPath(left, right, at: child) { return found }
             }
             return nil
-        case let (a as [Any], b as [Any]):
-            for (index, (x, y)) in zip(a, b).enumerated() {
-                if let found = firstDifferingPath(x, y, at: "\(path)[\(index)]") { return found }
+        case let (.array(x), .array(y)):
+            for (index, (left, right)) in zip(x, y).enumerated() {
+                if let found = firstDifferingPath(left, right, at: "\(path)[\(index)]") { return found }
             }
-            return a.count == b.count ? nil : "\(path)[\(min(a.count, b.count))]"
-        case let (a as NSObject, b as NSObject):
-            return a.isEqual(b) ? nil : path
+            return x.count == y.count ? nil : "\(path)[\(min(x.count, y.count))]"
         default:
-            return path
+            return a == b ? nil : path
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Tokenizers
+import TextIO
 
 /// A source sentence and its translations, as read from one line of a corpus.
 public struct SentencePair: Sendable, Equatable {
@@ -50,8 +50,8 @@ public struct CorpusOptions: Sendable, Equatable {
 /// A parallel corpus in memory: either a TSV file, one pair a line,
 /// `source<TAB>target[<TAB>another translation …]`, or two aligned files with one sentence a line.
 ///
-/// Lines are separated by "\n" (a "\r" before it is dropped, as is a UTF-8 byte order mark at the
-/// start of a file). A line with a problem is skipped and listed in `problems`, or with
+/// Lines follow the rule of `TextLines` (one for every line nmt reads). A line with a problem
+/// (invalid UTF-8 among them) is skipped and listed in `problems`, or with
 /// `CorpusOptions.strict` thrown as a `CorpusProblem`. Two aligned files with different line counts
 /// are always an error.
 public struct ParallelCorpus: Sendable {
@@ -71,7 +71,7 @@ public struct ParallelCorpus: Sendable {
         let data = try Self.contents(of: url)
         lineCount = try data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            let lines = Self.lineRanges(bytes)
+            let lines = TextLines.lineRanges(bytes)
             for (index, range) in lines.enumerated() {
                 let fieldRanges = Self.split(range, of: bytes, at: UInt8(ascii: "\t"))
                 let line = index + 1
@@ -102,8 +102,8 @@ public struct ParallelCorpus: Sendable {
             try targetData.withUnsafeBytes { targetRaw in
                 let sourceBytes = sourceRaw.bindMemory(to: UInt8.self)
                 let targetBytes = targetRaw.bindMemory(to: UInt8.self)
-                let sourceLines = Self.lineRanges(sourceBytes)
-                let targetLines = Self.lineRanges(targetBytes)
+                let sourceLines = TextLines.lineRanges(sourceBytes)
+                let targetLines = TextLines.lineRanges(targetBytes)
                 guard sourceLines.count == targetLines.count else {
                     // Name the first line that has no partner, in the longer file.
                     let longer = sourceLines.count > targetLines.count ? sourceFile : targetFile
@@ -144,19 +144,14 @@ public struct ParallelCorpus: Sendable {
         return text
     }
 
-    /// The lines of a UTF-8 text file, read as a corpus file is: split at "\n", a "\r" before it
-    /// and a byte order mark dropped, a final line without "\n" kept. Invalid UTF-8 is a
-    /// `CorpusProblem` naming the line.
+    /// The lines of a UTF-8 text file, read as a corpus file is (the rule of `TextLines`). Invalid
+    /// UTF-8 is a `CorpusProblem` naming the line: the lines must stay in step with another file's.
     public static func readLines(of url: URL) throws -> [String] {
         let file = url.relativePath
-        return try contents(of: url).withUnsafeBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            return try lineRanges(bytes).enumerated().map { index, range in
-                guard let line = string(range, of: bytes) else {
-                    throw CorpusProblem(file: file, line: index + 1, kind: .invalidUTF8)
-                }
-                return line
-            }
+        do {
+            return try TextLines.strings(in: try contents(of: url), source: file)
+        } catch let error as LineError {
+            throw CorpusProblem(file: file, line: error.line, kind: .invalidUTF8)
         }
     }
 
@@ -164,30 +159,10 @@ public struct ParallelCorpus: Sendable {
 
     private static func contents(of url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url)
-        } catch {
-            var isDirectory: ObjCBool = false
-            let reason = !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-                ? "no such file" : isDirectory.boolValue ? "it is a directory" : describeFileError(error)
-            throw CorpusProblem(file: url.relativePath, line: nil, kind: .unreadable(reason: reason))
+            return try TextLines.read(url)
+        } catch let error as FileError {
+            throw CorpusProblem(file: url.relativePath, line: nil, kind: .unreadable(reason: error.reason))
         }
-    }
-
-    /// The byte ranges of the lines, without their "\r\n" or "\n".
-    private static func lineRanges(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        var start = 0
-        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(bytes.count / 40)
-        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return [] }
-        while start < bytes.count {
-            let end = memchr(base + start, 0x0A, bytes.count - start).map { base.distance(to: $0) } ?? bytes.count
-            var lineEnd = end
-            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            lines.append(start..<lineEnd)
-            start = end + 1
-        }
-        return lines
     }
 
     /// The pieces of `range` between occurrences of `separator`.
@@ -204,7 +179,7 @@ public struct ParallelCorpus: Sendable {
 
     /// The range decoded as UTF-8, or nil if it is invalid.
     private static func string(_ range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        TextLines.string(utf8: UnsafeBufferPointer(rebasing: bytes[range]))
     }
 
     /// The ranges decoded as UTF-8, or nil if any is invalid. (A tab or newline byte never occurs

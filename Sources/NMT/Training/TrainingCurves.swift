@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// The curves of a training run read back from its JSON-lines log (`training-log.jsonl`), and
 /// drawn as an SVG: loss against updates (training and validation) above, validation BLEU and
@@ -25,14 +26,14 @@ public struct TrainingCurves: Equatable {
 
     /// Reads a training log; a line that is not a JSON object is an error naming the line.
     public init(log: String, source: String) throws {
-        for (index, line) in log.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let event = object["event"] as? String else {
-                throw TrainingCurvesError("\(source):\(index + 1): not a training-log line")
-            }
-            guard let step = object["step"] as? Int else { continue }
+        let records = try TrainingLog.records(in: Data(log.utf8), onBadLine: { number in
+            throw TrainingCurvesError("\(source):\(number): not a training-log line")
+        })
+        for (number, _, object) in records {
+            guard let event = object["event"]?.string else { throw TrainingCurvesError("\(source):\(number): not a training-log line") }
+            guard let step = object["step"]?.integer else { continue }
             func add(_ key: String, to points: inout [Point]) {
-                if let value = (object[key] as? NSNumber)?.doubleValue, value.isFinite { points.append(Point(step: step, value: value)) }
+                if let value = object[key]?.double, value.isFinite { points.append(Point(step: step, value: value)) }
             }
             switch event {
             case "train":

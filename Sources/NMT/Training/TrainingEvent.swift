@@ -1,4 +1,4 @@
-import Foundation
+import TextIO
 
 /// What the trainer reports as it goes: to the progress display, and one JSON object a line to
 /// the training log (for plots).
@@ -9,26 +9,25 @@ public enum TrainingEvent: Sendable {
     case checkpoint(step: Int, path: String)
     case message(String)
 
-    /// The log line of this event, or nil for messages (which go to the terminal only).
+    /// The log line of this event (keys in sorted order; a non-finite figure is null), or nil for
+    /// messages (which go to the terminal only).
     public var jsonLine: String? {
-        let object: [String: Any]
+        let members: [(key: String, value: JSON)]
         switch self {
         case .progress(let p):
-            object = ["event": "train", "step": p.step, "epoch": p.epoch + 1, "loss": p.loss, "learning_rate": p.learningRate,
-                      "gradient_norm": p.gradientNorm, "target_tokens": p.targetTokens,
-                      "tokens_per_second": p.tokensPerSecond, "elapsed_seconds": p.elapsedSeconds]
+            members = [("event", .string("train")), ("step", .number(p.step)), ("epoch", .number(p.epoch + 1)),
+                       ("loss", JSON.figure(p.loss)), ("learning_rate", JSON.figure(p.learningRate)), ("gradient_norm", JSON.figure(p.gradientNorm)),
+                       ("target_tokens", .number(p.targetTokens)), ("tokens_per_second", JSON.figure(p.tokensPerSecond)),
+                       ("elapsed_seconds", JSON.figure(p.elapsedSeconds))]
         case .validation(let step, let epoch, let r, let isBest):
-            object = ["event": "validation", "step": step, "epoch": epoch + 1, "loss": r.loss, "bleu": r.bleu, "chrf": r.chrf,
-                      "best": isBest]
+            members = [("event", .string("validation")), ("step", .number(step)), ("epoch", .number(epoch + 1)),
+                       ("loss", JSON.figure(r.loss)), ("bleu", JSON.figure(r.bleu)), ("chrf", JSON.figure(r.chrf)), ("best", .bool(isBest))]
         case .checkpoint(let step, let path):
-            object = ["event": "checkpoint", "step": step, "path": path]
+            members = [("event", .string("checkpoint")), ("step", .number(step)), ("path", .string(path))]
         case .message:
             return nil
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return nil
-        }
-        return String(decoding: data, as: UTF8.self)
+        return JSON.object(members).sortingKeys().compact
     }
 }
 

@@ -19,11 +19,10 @@ struct BenchDecode: ParsableCommand {
     @Option(help: "Output tokens forced per sentence.") var outputLength = 20
     @Option(help: "Sentences per batch.") var batchSize = 64
     @Option(help: "Beam sizes to measure, comma-separated.") var beams = "1,4"
-    @Option(help: "Threads for BLAS and our loops.") var threads = 2
+    @OptionGroup var computation: ThreadOptions
 
     func run() throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let model = shape.randomModel(seed: 0)
         var generator = SeededGenerator(seed: 1)
         let V = model.config.vocabularySize

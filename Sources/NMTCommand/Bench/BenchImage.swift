@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ImageClassification
+import ImageKernels
 import NMT
 import Tensor
 
@@ -15,8 +16,7 @@ struct BenchImage: ParsableCommand {
 
     @OptionGroup var options: BenchmarkOptions
 
-    @Option(help: "Threads for BLAS and the toolkit's loops.")
-    var threads = 2
+    @OptionGroup var computation: ThreadOptions
     @Option(help: "Images a training step.")
     var batch = 128
     @Option(help: "Untimed steps first.")
@@ -25,15 +25,15 @@ struct BenchImage: ParsableCommand {
     var steps = 4
 
     func validate() throws {
-        for (name, value) in [("--threads", threads), ("--batch", batch), ("--steps", steps)] where value < 1 {
+        for (name, value) in [("--batch", batch), ("--steps", steps)] where value < 1 {
             throw CommandError("\(name) must be at least 1, got \(value)")
         }
         guard warmup >= 0 else { throw CommandError("--warmup must be 0 or more, got \(warmup)") }
     }
 
     func run() throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
+        let threads = computation.threads
         let model = AttentionNet(config: AttentionNetConfig(normalization: .init(mean: 0, std: 1),
                                                             classNames: (0..<10).map { "class \($0)" }))
         var generator = SeededGenerator(seed: 0)

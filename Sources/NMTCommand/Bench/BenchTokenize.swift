@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextIO
 import Tokenizers
 
 /// `nmt bench tokenize`: encoding throughput and BPE learning time on a TSV corpus, one thread,
@@ -105,7 +106,7 @@ struct BenchTokenize: ParsableCommand {
         do {
             try process.run()
         } catch {
-            throw TokenizerError(source: python, message: "cannot run the peer \(script) (\(error.localizedDescription))")
+            throw TokenizerError(source: python, message: "cannot run the peer \(script) (\(FileError.reason(for: error)))")
         }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

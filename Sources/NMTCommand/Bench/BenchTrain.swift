@@ -18,8 +18,7 @@ struct BenchTrain: ParsableCommand {
 
     @OptionGroup var options: BenchmarkOptions
 
-    @Option(help: "Threads for BLAS and the toolkit's loops.")
-    var threads = 2
+    @OptionGroup var computation: ThreadOptions
     @Option(help: "Sentence pairs a batch.")
     var batch = 128
     @Option(help: "Source tokens a sentence.")
@@ -42,8 +41,7 @@ struct BenchTrain: ParsableCommand {
     /// the same on every rank; `generator` goes on from where the draws ended (dropout's stream).
     func makeModelAndBatch() -> (config: ModelConfig, model: Transformer, sources: [[Int]], targets: [[Int]],
                                  generator: SeededGenerator) {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let config = ModelPreset.small.config(vocabularySize: vocabulary)
         let model = Transformer(config: config)
         var generator = SeededGenerator(seed: 0)

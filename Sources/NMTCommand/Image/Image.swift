@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ImageClassification
-import Tensor
 
 /// `nmt image`: the second model of the toolkit, AttentionNet, an image classifier whose
 /// self-attention layer looks across a 7×7 map of the picture as the translator's looks across
@@ -37,25 +36,15 @@ struct ImageModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An AttentionNet model directory (config.json, model.safetensors). Default: the shipped \(ShippedImageModel.relativePath).", valueName: "dir"))
     var model: String?
 
-    @Option(help: "Threads for the matrix products.")
-    var threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount)
-
-    func validate() throws {
-        guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
-    }
+    @OptionGroup var computation: ThreadOptions
 
     func modelDirectory() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
-        guard let shipped = ShippedModel.locate(ShippedImageModel.relativePath) else {
-            throw CommandError("no model given and the shipped model (\(ShippedImageModel.relativePath)) was not found beside the nmt executable or in the package; pass --model DIR")
-        }
-        return shipped
+        try ShippedModel.directory(given: model, relativePath: ShippedImageModel.relativePath)
     }
 
     /// Sets up threads and loads the model.
     func loadModel() throws -> AttentionNet {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         do {
             return try AttentionNet.load(directory: try modelDirectory())
         } catch let error as AttentionNetError {

@@ -95,7 +95,7 @@ struct ImageAttention: ParsableCommand {
             print("\(input.description): \(prediction)")
             print("")
             print("self-attention over the \(map.side)×\(map.side) map (a cell covers \(cellPixels) pixels): a row per query cell (r,c), a column per attended cell; each row sums to 1")
-            print(map.table(precision: precision, maxWidth: TerminalWidth.columns), terminator: "")
+            print(map.table(precision: precision, maxWidth: Terminal.columns), terminator: "")
             print("")
             print("\(gridCaption)\(queryPosition == nil ? "" : " (bracketed)"); * marks the strongest 3 above the uniform 1/\(map.positions):")
             // A trained layer often puts nearly all of a row on one cell; marking cells that get
@@ -122,16 +122,5 @@ struct ImageAttention: ParsableCommand {
                 throw CommandError("\(svg): cannot write the SVG file")
             }
         }
-    }
-}
-
-/// The width of the terminal standard output is, or nil when it is not one (a file or a pipe
-/// gets the whole table, one line a row).
-enum TerminalWidth {
-    static var columns: Int? {
-        guard isatty(STDOUT_FILENO) != 0 else { return nil }
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-        return Int(size.ws_col)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageClassification
 import Tensor
+import TextIO
 
 /// `nmt image train`: trains AttentionNet on Fashion-MNIST with the reference script's recipe
 /// (see `ImageTrainingOptions`), reports the test accuracy after every epoch and saves the model
@@ -26,15 +27,14 @@ struct ImageTrain: ParsableCommand {
     var weightDecay: Float = 5e-4
     @Option(help: "Random seed (initial weights and batch order).")
     var seed: UInt64 = 0
-    @Option(help: "Threads for BLAS and the toolkit's loops.")
-    var threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
+    @OptionGroup var computation: ThreadOptions
     @Flag(help: "Store the weights as float16 (half the size; the shipped model's format).")
     var halfPrecision = false
     @Option(help: "Train on the first N training images only (quick runs, tests).")
     var limit: Int?
 
     func validate() throws {
-        for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--threads", threads)] where value < 1 {
+        for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize)] where value < 1 {
             throw CommandError("\(name) must be at least 1, got \(value)")
         }
         guard learningRate > 0, learningRate.isFinite else { throw CommandError("--learning-rate must be positive, got \(learningRate)") }
@@ -43,8 +43,7 @@ struct ImageTrain: ParsableCommand {
     }
 
     func run() throws {
-        Parallel.configure(threads: threads)
-        Allocation.reuseFreedMemory()
+        computation.configure()
         let directory = data.map { URL(fileURLWithPath: $0) } ?? FashionMNIST.defaultDirectory
         var training: ImageSet, test: ImageSet
         do {
@@ -71,7 +70,7 @@ struct ImageTrain: ParsableCommand {
                                            weightDecay: weightDecay, seed: seed)
         let trainer = ImageTrainer(model: model, options: options, trainingCount: training.count)
         print("AttentionNet: \(model.trainableCount) parameters; \(training.count) training images, \(test.count) test images; "
-              + "normalization mean \(config.normalization.mean) std \(config.normalization.std); \(threads) threads")
+              + "normalization mean \(config.normalization.mean) std \(config.normalization.std); \(computation.threads) threads")
         fflush(stdout)
         var log = "epoch\ttraining_loss\ttraining_accuracy\ttest_accuracy\tseconds\timages_per_second\n"
         let start = DispatchTime.now().uptimeNanoseconds
@@ -91,7 +90,7 @@ struct ImageTrain: ParsableCommand {
             } catch let error as AttentionNetError {
                 throw CommandError(error.description)
             } catch {
-                throw CommandError("\(outputURL.path): cannot write training-log.tsv (\(error.localizedDescription))")
+                throw CommandError("\(outputURL.path): cannot write training-log.tsv (\(FileError.reason(for: error)))")
             }
         }
         print("saved \(outputURL.path)")
@@ -110,7 +109,7 @@ struct ImageTrain: ParsableCommand {
             try Data().write(to: probe)
             try fileManager.removeItem(at: probe)
         } catch {
-            throw CommandError("\(url.path): cannot write the model directory (\(error.localizedDescription))")
+            throw CommandError("\(url.path): cannot write the model directory (\(FileError.reason(for: error)))")
         }
     }
 }

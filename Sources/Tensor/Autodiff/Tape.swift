@@ -57,7 +57,7 @@ extension Tensor {
     /// Where a backward step writes this tensor's gradient: its existing gradient (add into it)
     /// or, the first time, a fresh buffer that the step overwrites — skipping a zero fill.
     @inline(__always)
-    func gradientDestination() -> (pointer: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    public func gradientDestination() -> (pointer: UnsafeMutablePointer<Float>, accumulate: Bool) {
         if let gradient { return (gradient.data, true) }
         let g = Tensor(uninitialized: shape)
         gradient = g

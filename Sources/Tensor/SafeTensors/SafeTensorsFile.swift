@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 
 /// The element types of a safetensors file that `nmt` understands. The raw value is the spelling
 /// in the header.
@@ -47,7 +48,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 
     /// An error about one tensor (or one header key) of the file.
     init(_ source: String, tensor name: String, _ message: String) {
-        description = "\(source): tensor \(jsonQuoted(name)): \(message)"
+        description = "\(source): tensor \(JSON.quoted(name)): \(message)"
     }
 }
 
@@ -92,7 +93,7 @@ public struct SafeTensorsFile: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError(url.path, "cannot read the file: \(error.localizedDescription)")
+            throw SafeTensorsError(url.path, "cannot read the file: \(FileError.reason(for: error, at: url))")
         }
         try self.init(data: data, source: url.path)
     }

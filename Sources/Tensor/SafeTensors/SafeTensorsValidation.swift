@@ -1,3 +1,5 @@
+import TextIO
+
 /// Reading and validating a safetensors header: everything that can be wrong with a file is
 /// found here, once, so the accessors of `SafeTensorsFile` need no further checks. Sizes are
 /// computed with overflow-checked arithmetic; no input can trap.
@@ -15,14 +17,15 @@ extension SafeTensorsFile {
         }
         let dataStart = 8 + Int(headerLength)
         let headerBytes = [UInt8](file[8 ..< dataStart])
-        guard String(decoding: headerBytes, as: UTF8.self).utf8.elementsEqual(headerBytes) else {
+        guard headerBytes.withUnsafeBufferPointer({ TextLines.string(utf8: $0) }) != nil else {
             throw SafeTensorsError(source, "header is not valid UTF-8")
         }
-        let header: HeaderJSON
+        let header: JSON
         do {
-            header = try HeaderJSONParser.parse(headerBytes)
-        } catch let error as HeaderJSONError {
-            throw SafeTensorsError(source, "header is not valid JSON: \(error.message) at byte \(error.offset) of the header")
+            // Writers pad the header with spaces, which JSON allows after the value.
+            header = try JSON.parse(headerBytes, maximumDepth: 64)
+        } catch let error as JSONSyntaxError {
+            throw SafeTensorsError(source, "header is not valid JSON: \(error.reason) at byte \(error.offset) of the header")
         }
         guard case .object(let members) = header else {
             throw SafeTensorsError(source, "header is \(header.kind), not a JSON object")
@@ -49,7 +52,7 @@ extension SafeTensorsFile {
     }
 
     /// The `__metadata__` map; `null` counts as none (Python's library accepts it too).
-    private static func parseMetadata(_ value: HeaderJSON, source: String) throws -> [String: String] {
+    private static func parseMetadata(_ value: JSON, source: String) throws -> [String: String] {
         if case .null = value { return [:] }
         guard case .object(let members) = value else {
             throw SafeTensorsError(source, "\(metadataKey) is \(value.kind), not an object of strings")
@@ -57,17 +60,17 @@ extension SafeTensorsFile {
         var metadata: [String: String] = [:]
         for (key, value) in members {
             guard case .string(let text) = value else {
-                throw SafeTensorsError(source, "\(metadataKey) key \(jsonQuoted(key)) is \(value.kind), not a string")
+                throw SafeTensorsError(source, "\(metadataKey) key \(JSON.quoted(key)) is \(value.kind), not a string")
             }
             metadata[key] = text
         }
         return metadata
     }
 
-    private static func parseEntry(_ name: String, _ value: HeaderJSON, dataStart: Int, dataLength: Int, source: String) throws -> Entry {
+    private static func parseEntry(_ name: String, _ value: JSON, dataStart: Int, dataLength: Int, source: String) throws -> Entry {
         func failure(_ message: String) -> SafeTensorsError { SafeTensorsError(source, tensor: name, message) }
         guard case .object(let members) = value else { throw failure("entry is \(value.kind), not an object") }
-        func field(_ key: String) throws -> HeaderJSON {
+        func field(_ key: String) throws -> JSON {
             guard let member = members.first(where: { $0.key == key }) else { throw failure("missing \"\(key)\"") }
             return member.value
         }
@@ -75,8 +78,8 @@ extension SafeTensorsFile {
             let value = try field(key)
             guard case .array(let elements) = value else { throw failure("\"\(key)\" is \(value.kind), not an array") }
             return try elements.map { element in
-                guard case .number(let text) = element else { throw failure("\"\(key)\" holds \(element.kind), not an integer") }
-                guard let integer = element.integer else { throw failure("\"\(key)\" holds \(text), not an integer that fits in Int") }
+                guard case .number(let number) = element else { throw failure("\"\(key)\" holds \(element.kind), not an integer") }
+                guard let integer = number.integer else { throw failure("\"\(key)\" holds \(number.text), not an integer that fits in Int") }
                 guard integer >= 0 else { throw failure("\"\(key)\" holds the negative number \(integer)") }
                 return integer
             }
@@ -85,7 +88,7 @@ extension SafeTensorsFile {
         let dtypeValue = try field("dtype")
         guard case .string(let dtypeName) = dtypeValue else { throw failure("\"dtype\" is \(dtypeValue.kind), not a string") }
         guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-            throw failure("unknown dtype \(jsonQuoted(dtypeName)) (readable: F32, F16, BF16, I64, I32, F64)")
+            throw failure("unknown dtype \(JSON.quoted(dtypeName)) (readable: F32, F16, BF16, I64, I32, F64)")
         }
 
         let shape = try integers("shape")
@@ -116,7 +119,7 @@ extension SafeTensorsFile {
         let sorted = entries.filter { !$0.byteRange.isEmpty }
             .sorted { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
         for (previous, next) in zip(sorted, sorted.dropFirst()) where next.byteRange.lowerBound < previous.byteRange.upperBound {
-            throw SafeTensorsError(source, tensor: next.name, "bytes overlap those of tensor \(jsonQuoted(previous.name))")
+            throw SafeTensorsError(source, tensor: next.name, "bytes overlap those of tensor \(JSON.quoted(previous.name))")
         }
     }
 }

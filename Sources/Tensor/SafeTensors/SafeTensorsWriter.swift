@@ -1,4 +1,5 @@
 import Foundation
+import TextIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -78,26 +79,13 @@ public struct SafeTensorsWriter: Sendable {
             try data().write(to: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(url.path, "cannot write the file: \(Self.reason(error))")
+            throw SafeTensorsError(url.path, "cannot write the file: \(FileError.reason(for: error))")
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
             throw SafeTensorsError(url.path, "cannot move the written file into place: \(reason)")
         }
-    }
-
-    /// strerror's words for a failed write ("No space left on device", "File too large"):
-    /// corelibs Foundation's own description of these is "The operation could not be completed.
-    /// (NSCocoaErrorDomain error 512.)", with the POSIX error underneath.
-    static func reason(_ error: Error) -> String {
-        let nsError = error as NSError
-        // On Linux the underlying error is a Swift POSIXError, which `as? NSError` does not match.
-        if let underlying = (nsError.userInfo[NSUnderlyingErrorKey] as? Error).map({ $0 as NSError }),
-           underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return nsError.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(nsError.code))) : error.localizedDescription
     }
 
     // MARK: - Layout
@@ -121,15 +109,15 @@ public struct SafeTensorsWriter: Sendable {
         var parts: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                .map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
-            parts.append("\(jsonQuoted(SafeTensorsFile.metadataKey)):{\(pairs.joined(separator: ","))}")
+                .map { "\(JSON.quoted($0)):\(JSON.quoted(metadata[$0]!))" }
+            parts.append("\(JSON.quoted(SafeTensorsFile.metadataKey)):{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
         for name in names {
             let tensor = tensors[name]!
             let end = offset + tensor.values.count * dtype.byteSize
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonQuoted(name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(JSON.quoted(name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array("{\(parts.joined(separator: ","))}".utf8)
