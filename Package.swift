@@ -5,11 +5,12 @@ import PackageDescription
 //   TextIO (JSON, lines, file errors) → Tensor (+ CBLAS, CKernels) → NMT → NMTCommand (the `nmt` executable)
 //   TextIO → Tokenizers ↗;  Evaluation ↗ (BLEU, chrF);  Rendering ↗ (markup both models' renderers share)
 //   Tensor → ImageKernels (+ CWinograd) → ImageClassification (+ CZlib) ↗
+//   NMT → Serving (`nmt serve`: HTTP on Hummingbird, the batching queue, the page) ↗
 // With the MPI trait (`swift build --traits MPI`), `nmt` also links Distributed → MPI (Open MPI)
 // and trains data-parallel under `mpirun`; without it nothing needs MPI installed.
 let package = Package(
     name: "nmt",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],  // 14: Hummingbird 2 (nmt serve)
     products: [
         .executable(name: "nmt", targets: ["NMTCommand"]),
         .library(name: "NMT", targets: ["NMT"]),
@@ -22,6 +23,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Hummingbird's own foundations, named because Serving imports them (ByteBuffer, Logger).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // OpenBLAS through its CBLAS interface. On Apple platforms the same calls come from
@@ -64,9 +70,17 @@ let package = Package(
         ),
         // NMT's TrainingGroup over MPI. Without the trait it holds only the launcher that says so.
         .target(name: "Distributed", dependencies: ["NMT", .target(name: "MPI", condition: .when(traits: ["MPI"]))]),
+        // `nmt serve`: the HTTP API, the batching queue in front of the model, and the page.
+        .target(name: "Serving", dependencies: [
+            "NMT", "Tokenizers", "TextIO",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(
             name: "NMTCommand",
-            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", "ImageKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NMT", "Tensor", "Tokenizers", "TextIO", "Evaluation", "Distributed", "ImageClassification", "ImageKernels", "Serving", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Locates Tests/Fixtures (the reference numbers from PyTorch and tokenizers) for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -78,6 +92,7 @@ let package = Package(
         .testTarget(name: "ImageClassificationTests", dependencies: ["ImageClassification", "ImageKernels", "Tensor", "TestSupport"]),
         // The command layer in process: the declared training run against nmt train's options.
         .testTarget(name: "NMTCommandTests", dependencies: ["NMTCommand", "NMT", "TextIO", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "NMT", "Tensor", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["NMT", "Tensor", "Tokenizers", "ImageClassification", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Fuzzes nmt's parsers of untrusted files with libFuzzer: the safetensors reader, the
-# tokenizer.json reader and the corpus reader, each for SECONDS (default 240), one after another.
+# tokenizer.json reader, the corpus reader, the SentencePiece model reader and the
+# pytorch_model.bin reader (zip + restricted unpickler), each for SECONDS (default 240), one after
+# another.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET…]        TARGET: safetensors, tokenizer, corpus (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET…]        TARGET: safetensors, tokenizer, corpus, sentencepiece,
+#                                              pytorch (default: all)
 #
 # The targets are built with swiftc directly (-sanitize=fuzzer,address) from the module sources
 # and the entry files in Tests/Fuzz. Seeds come from the repository's own files
@@ -13,7 +16,7 @@ set -eu
 
 seconds=${1:-240}
 [ $# -gt 0 ] && shift
-targets=${*:-safetensors tokenizer corpus}
+targets=${*:-safetensors tokenizer corpus sentencepiece pytorch}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_DIR:-$root/.build/fuzz}
 build=$work/build
@@ -69,6 +72,13 @@ seed() {
     true
 }
 
+# A seed that is one byte (the target's mode, in octal) followed by FILE, or by standard input.
+prefixed_seed() {
+    directory=$work/corpus-$1
+    mkdir -p "$directory"
+    { printf "\\$2"; if [ -n "${4:-}" ]; then cat "$4"; else cat; fi; } >"$directory/seed-$3"
+}
+
 # FILE DATA_BYTES HEADER: a safetensors file of that header (under 64 KiB) and DATA_BYTES bytes
 # of data taken from the end of a fixture (real floats).
 small_safetensors() {
@@ -97,7 +107,7 @@ for target in $targets; do
         max_len=16384 ;;
     tokenizer)
         module TextIO "$root"/Sources/TextIO/*.swift
-        module Tokenizers "$root"/Sources/Tokenizers/*.swift
+        module Tokenizers $(find "$root/Sources/Tokenizers" -name '*.swift')
         fuzzer tokenizer "$root/Tests/Fuzz/TokenizerJSONFuzz.swift" -lTokenizers -lTextIO
         # The small learned vocabulary (the 8k ones take 20 ms a run) and two plain JSON files.
         seed tokenizer "$root"/vocab/walkthrough.json "$root"/Tests/Fixtures/marian-tiny/config.json \
@@ -111,7 +121,29 @@ for target in $targets; do
         seed corpus "$root"/corpora/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.tsv "$root"/Tests/Fixtures/sacrebleu/*.hyp
         options=""
         max_len=16384 ;;
-    *) echo "unknown target $target (safetensors, tokenizer, corpus)" >&2; exit 2 ;;
+    sentencepiece)
+        module TextIO "$root"/Sources/TextIO/*.swift
+        module Tokenizers $(find "$root/Sources/Tokenizers" -name '*.swift')
+        fuzzer sentencepiece "$root/Tests/Fuzz/SentencePieceFuzz.swift" -lTokenizers -lTextIO
+        # The small models (the others carry a 240 KB charsmap); uni-user-rules has a small one.
+        seed sentencepiece "$root"/Tests/Fixtures/sentencepiece/models/bpe-identity-unused.model \
+            "$root"/Tests/Fixtures/sentencepiece/models/uni-identity-suffix-no-extra-ws.model \
+            "$root"/Tests/Fixtures/sentencepiece/models/uni-user-rules.model
+        options="-dict=$root/Tests/Fuzz/sentencepiece.dict"
+        max_len=16384 ;;
+    pytorch)
+        ckernels
+        module TextIO "$root"/Sources/TextIO/*.swift
+        module Tensor $(find "$root/Sources/Tensor" -name '*.swift')
+        # shellcheck disable=SC2086
+        fuzzer pytorch "$root/Tests/Fuzz/PyTorchFuzz.swift" -lTensor -lTextIO $objects
+        # Mode 0: whole files; mode 1: pickles alone (PyTorchFuzz wraps them in an archive).
+        for file in "$root"/Tests/Fixtures/pytorch/*.bin; do prefixed_seed pytorch 000 "file-$(basename "$file")" "$file"; done
+        unzip -p "$root/Tests/Fixtures/pytorch/checkpoint.bin" checkpoint/data.pkl | prefixed_seed pytorch 001 pickle-checkpoint
+        unzip -p "$root/Tests/Fixtures/opus-mt-tiny/pytorch/pytorch_model.bin" pytorch_model/data.pkl | prefixed_seed pytorch 001 pickle-opus
+        options="-dict=$root/Tests/Fuzz/pickle.dict"
+        max_len=16384 ;;
+    *) echo "unknown target $target (safetensors, tokenizer, corpus, sentencepiece, pytorch)" >&2; exit 2 ;;
     esac
     log=$work/$target.log
     echo "fuzzing $target for $seconds s (log: $log)" >&2

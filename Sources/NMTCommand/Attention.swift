@@ -57,6 +57,8 @@ struct AttentionCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the tables as a heatmap picture to this SVG file.", valueName: "file"))
     var svg: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @Flag(help: "Print a hard alignment in Pharaoh format instead of tables.")
     var align = false
 
@@ -105,6 +107,7 @@ struct AttentionCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let svg { try OutputLocation.checkFile(svg, option: "--svg", overwrite: replacing.overwrite) }
         let translator = try modelOptions.loadTranslator()
         let model = translator.model, config = model.config
         guard !text.allSatisfy(\.isWhitespace) else { throw CommandError("the sentence is empty") }
@@ -113,7 +116,7 @@ struct AttentionCommand: ParsableCommand {
         let outputIds: [Int]
         if let target {
             guard !target.allSatisfy(\.isWhitespace) else { throw CommandError("--target is empty") }
-            let (ids, truncated) = config.fitted(translator.tokenizer.encode(target) + [config.eosId])
+            let (ids, truncated) = config.fitted(translator.tokenizer.encodeTarget(target))
             if truncated {
                 printError("warning: --target is longer than the model's \(config.maxPositions) positions; using its first \(config.maxPositions - 1) pieces")
             }
@@ -135,7 +138,7 @@ struct AttentionCommand: ParsableCommand {
         } else {
             let target = recording.targetTokens(translator.tokenizer)
             tables = try recording.tables(kinds: (kind ?? .all).kinds, layers: layer, heads: head, source: source, target: target, words: words)
-            let renderer = AttentionRenderer(precision: precision, shading: Terminal.shading)
+            let renderer = AttentionRenderer(precision: precision, shading: Terminal.shading, maxWidth: Terminal.width)
             switch format ?? .text {
             case .text: print(renderer.text(tables), terminator: "")
             case .markdown: print(renderer.markdown(tables), terminator: "")

@@ -8,7 +8,8 @@ struct Average: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Average the parameters of several models or checkpoints into one model.",
         discussion: """
-            The inputs must share their architecture (config.json) and tokenizer.json; the \
+            The inputs must share their architecture (config.json) and tokenizer files \
+            (tokenizer.json, or an OPUS-MT folder's SentencePiece files and vocabularies); the \
             output's config.json is the last input's. Averaging the last checkpoints of a run \
             usually gains a fraction of a BLEU point over the newest one alone; train with \
             --keep-checkpoints N to have them.
@@ -32,6 +33,8 @@ struct Average: ParsableCommand {
     @Option(help: "Weight type: f32 or f16.")
     var dtype: Export.WeightType = .f32
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         if let last {
             guard last >= 2 else { throw CommandError("--last must be at least 2, got \(last)") }
@@ -44,6 +47,7 @@ struct Average: ParsableCommand {
     }
 
     func run() throws {
+        try OutputLocation.checkModelDirectory(output, option: "--output", overwrite: replacing.overwrite)
         let directories: [URL]
         if let last {
             directories = try CheckpointAveraging.newestCheckpoints(last, in: URL(fileURLWithPath: inputs[0]))
@@ -53,7 +57,7 @@ struct Average: ParsableCommand {
         let result = try CheckpointAveraging.average(directories) { directory in
             print("read \(directory.path)")
         }
-        try ModelDirectory.save(result.model, to: URL(fileURLWithPath: output), tokenizerJSON: result.tokenizerJSON,
+        try ModelDirectory.save(result.model, to: URL(fileURLWithPath: output), tokenizerFiles: result.tokenizer,
                                 weightType: dtype == .f16 ? .f16 : .f32)
         print("wrote \(output): the average of \(result.count) models")
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NMT
+import TextIO
 
 /// `nmt plot`: a training run's curves, from its JSON-lines log, as an SVG.
 struct Plot: ParsableCommand {
@@ -20,10 +21,13 @@ struct Plot: ParsableCommand {
     @Option(help: "The title above the plot (default: the log's path).")
     var title: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     func run() throws {
+        try OutputLocation.checkFile(output, option: "--output", overwrite: replacing.overwrite)
         let text: String
-        do { text = try String(contentsOfFile: log, encoding: .utf8) } catch {
-            throw CommandError("\(log): cannot be read as UTF-8 text")
+        do { text = String(decoding: try TextLines.read(URL(fileURLWithPath: log)), as: UTF8.self) } catch let error as FileError {
+            throw CommandError(error.description)
         }
         let curves: TrainingCurves
         do { curves = try TrainingCurves(log: text, source: log) } catch let error as TrainingCurvesError {

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
+import NMT
 import TextIO
 import Tokenizers
 
 /// `nmt tokenize --tokenizer vocab/en-fr.json "I am a student."`: the pieces and ids of a text,
-/// or with `--decode` the text of ids.
+/// or with `--decode` the text of ids. `--model DIR` takes a model directory's tokenizer instead
+/// (tokenizer.json, or an OPUS-MT folder's SentencePiece files) and shows what the model reads.
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the pieces and ids of text, or (--decode) the text of ids.",
@@ -20,7 +22,10 @@ struct Tokenize: ParsableCommand {
     }
 
     @Option(help: "The tokenizer.json file.")
-    var tokenizer: String
+    var tokenizer: String?
+
+    @Option(help: ArgumentHelp("A model directory instead of --tokenizer: its source side as the model reads it (</s> included); --decode uses its target side.", valueName: "dir"))
+    var model: String?
 
     @Flag(help: "Read ids (separated by spaces or commas) and print their text.")
     var decode = false
@@ -43,16 +48,33 @@ struct Tokenize: ParsableCommand {
         var ids: [Int]
     }
 
+    func validate() throws {
+        guard (tokenizer == nil) != (model == nil) else { throw ValidationError("give either --tokenizer FILE or --model DIR") }
+    }
+
+    /// The ids and pieces of `text` (with --model, as the model reads it: `</s>` last).
+    private func encode(_ text: String, with tokenizer: any TranslationTokenizer) -> (ids: [Int], pieces: [String]) {
+        if model == nil, let bpe = tokenizer as? Tokenizer { return bpe.encodeWithPieces(text) }
+        let tokens = tokenizer.sourceTokens(text)
+        let eos = tokenizer.eosId
+        return (tokens.map(\.id) + [eos], tokens.map(\.piece) + [tokenizer.sourcePiece(for: eos) ?? "</s>"])
+    }
+
     func run() throws {
-        let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: self.tokenizer))
+        let tokenizer: any TranslationTokenizer
+        if let model {
+            tokenizer = try ModelDirectory.loadTokenizer(from: URL(fileURLWithPath: model))
+        } else {
+            tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: self.tokenizer!))
+        }
 
         func handle(_ input: String, source: String) throws {
             let output: Output
             if decode {
-                let ids = try parseIds(input, source: source, vocabularySize: tokenizer.vocabularySize)
-                output = Output(text: tokenizer.decode(ids, skipSpecialTokens: !keepSpecialTokens), tokens: nil, ids: ids)
+                let ids = try parseIds(input, source: source, vocabularySize: tokenizer.targetVocabularySize)
+                output = Output(text: tokenizer.decodeTarget(ids, skipSpecialTokens: !keepSpecialTokens), tokens: nil, ids: ids)
             } else {
-                let (ids, pieces) = tokenizer.encodeWithPieces(input)
+                let (ids, pieces) = encode(input, with: tokenizer)
                 output = Output(text: input, tokens: pieces, ids: ids)
             }
             switch format {

@@ -11,7 +11,9 @@ struct Translate: ParsableCommand {
         discussion: """
             With a sentence as argument, prints its translation. Without one, translates standard \
             input (or --input) line by line, writing one line per input line in order; an empty \
-            line gives an empty line.
+            line gives an empty line. A line of several sentences is translated one sentence at \
+            a time (--no-split: whole), and a translation that goes into a loop is cut and \
+            reported on standard error (--no-repetition-guard: left to run to --max-length).
 
               nmt translate "I am a student."
               nmt translate --beam 5 --n-best 3 --format json < sentences.txt
@@ -29,13 +31,15 @@ struct Translate: ParsableCommand {
     @Option(help: ArgumentHelp("Write translations to this file instead of standard output.", valueName: "file"))
     var output: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @Option(help: "Beam size; 1 is greedy search.")
     var beam: Int = 4
 
     @Option(help: "Translations per sentence, best first (at most the beam size).")
     var nBest: Int = 1
 
-    @Option(help: "Rank hypotheses by log-probability / length^A.")
+    @Option(help: "Rank hypotheses by log-probability / length^A, A from -1 to 2: 1 is the mean per token, less favours shorter translations, more longer ones.")
     var lengthPenalty: Float = 1
 
     @Option(help: "At most this many generated tokens per sentence (also at most 3 × the source length).")
@@ -47,6 +51,12 @@ struct Translate: ParsableCommand {
     @Option(help: "text: the translation (with --n-best > 1: 'line ||| translation ||| score'); json: one object a line.")
     var format: TranslationFormat = .text
 
+    @Flag(inversion: .prefixedNo, help: "Translate a line of several sentences one sentence at a time, and put them back together (a model trained on single sentences drops some otherwise).")
+    var split = true
+
+    @Flag(inversion: .prefixedNo, help: "End a translation that goes into a loop (a stretch repeated 4 times or more, a token 8 times) after its first round, with a warning.")
+    var repetitionGuard = true
+
     enum TranslationFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
@@ -54,18 +64,23 @@ struct Translate: ParsableCommand {
         guard nBest >= 1, nBest <= beam else { throw CommandError("--n-best must be between 1 and --beam (\(beam)), got \(nBest)") }
         guard maxLength >= 1 else { throw CommandError("--max-length must be at least 1, got \(maxLength)") }
         guard batchSize >= 1 else { throw CommandError("--batch-size must be at least 1, got \(batchSize)") }
-        guard lengthPenalty.isFinite else { throw CommandError("--length-penalty must be a finite number") }
+        // Past these the penalty outweighs the model: at -5 the shortest hypothesis always wins,
+        // at 5 the longest.
+        guard (-1...2).contains(lengthPenalty) else {
+            throw CommandError("--length-penalty must be between -1 and 2 (1 ranks by the mean log-probability per token), got \(lengthPenalty)")
+        }
         if text != nil && input != nil { throw ValidationError("give either a sentence or --input, not both") }
     }
 
     func run() throws {
+        if let output { try OutputLocation.checkFile(output, option: "--output", overwrite: replacing.overwrite) }
         let translator = try modelOptions.loadTranslator()
-        let options = SearchOptions(beamSize: beam, nBest: nBest, lengthPenalty: lengthPenalty, maxNewTokens: maxLength)
+        let options = SearchOptions(beamSize: beam, nBest: nBest, lengthPenalty: lengthPenalty, maxNewTokens: maxLength,
+                                    repetitionGuard: repetitionGuard ? RepetitionGuard() : nil)
         let sink = try OutputSink(path: output)
         do {
             if let text {
-                try emit(translator.translate([text], options: options, batchSize: batchSize, warn: warn(firstLine: 1)),
-                         sources: [text], firstLine: 1, to: sink)
+                try emit(translate([text], with: translator, options: options, firstLine: 1), sources: [text], firstLine: 1, to: sink)
             } else {
                 try translateLines(translator: translator, options: options, sink: sink)
             }
@@ -96,7 +111,7 @@ struct Translate: ParsableCommand {
         var chunk: [String] = []
         func flush() throws {
             guard !chunk.isEmpty else { return }
-            let translations = translator.translate(chunk, options: options, batchSize: batchSize, warn: warn(firstLine: lineNumber))
+            let translations = translate(chunk, with: translator, options: options, firstLine: lineNumber)
             try emit(translations, sources: chunk, firstLine: lineNumber, to: sink)
             lineNumber += chunk.count
             chunk.removeAll(keepingCapacity: true)
@@ -110,6 +125,14 @@ struct Translate: ParsableCommand {
             throw CommandError("\(source):\(number): not valid UTF-8")
         }, whenWaiting: flush)
         try flush()
+    }
+
+    /// The lines' translations, sentence by sentence unless --no-split.
+    private func translate(_ lines: [String], with translator: Translator, options: SearchOptions, firstLine: Int) -> [[Translation]] {
+        guard split else { return translator.translate(lines, options: options, batchSize: batchSize, warn: warn(firstLine: firstLine)) }
+        // The abbreviations of every language the splitter knows: a model directory does not say its source's.
+        return translator.translate(lines, splittingWith: SentenceSplitter(language: nil), options: options, batchSize: batchSize,
+                                    warn: warn(firstLine: firstLine))
     }
 
     private func warn(firstLine: Int) -> (Int, String) -> Void {
@@ -127,11 +150,7 @@ struct Translate: ParsableCommand {
                     try sink.write("\(firstLine + offset - 1) ||| \(translation.text) ||| \(String(format: "%.4f", translation.score))")
                 }
             case .json:
-                let translations = nBest.map { translation in
-                    JSON.object([("ids", .array(translation.ids.map { .number($0) })), ("score", .figure(Double(translation.score))),
-                                 ("text", .string(translation.text)), ("tokens", .array(translation.tokens.map(JSON.string)))])
-                }
-                try sink.write(JSON.object([("source", .string(source)), ("translations", .array(translations))]).compact)
+                try sink.write(Translation.json(source: source, nBest: nBest).compact)
             }
         }
     }

@@ -38,6 +38,8 @@ extension Vocab {
 
         @OptionGroup var corpus: SentenceFileOptions
 
+        @OptionGroup var replacing: OverwriteOption
+
         @Flag(help: "Print no progress.")
         var quiet = false
 
@@ -56,6 +58,7 @@ extension Vocab {
         }
 
         func run() throws {
+            try OutputLocation.checkFile(output, option: "--output", overwrite: replacing.overwrite)
             let start = DispatchTime.now().uptimeNanoseconds
             var learner = BPELearner(options: .init(
                 vocabularySize: size, minPairFrequency: minPairFrequency, minCharacterFrequency: minCharacterFrequency))

@@ -1,3 +1,6 @@
+import Foundation
+import TextIO
+
 /// What went wrong reading or using a tokenizer or a corpus: one line that names the file (or
 /// `<memory>`, `<stdin>`) and the problem, e.g.
 /// `vocab/x.json: unsupported pre_tokenizer "ByteLevel" (nmt reads Metaspace)`.
@@ -13,4 +16,14 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 
     public var description: String { "\(source): \(message)" }
+}
+
+extension TokenizerError {
+    /// The bytes of a tokenizer file, a failure to read it being a `TokenizerError` like every
+    /// other problem with the file (`FILE: cannot read the file (no such file)`).
+    static func readFile(_ url: URL) throws -> Data {
+        do { return try TextLines.read(url) } catch let error as FileError {
+            throw TokenizerError(source: error.path, message: "\(error.action) (\(error.reason))")
+        }
+    }
 }

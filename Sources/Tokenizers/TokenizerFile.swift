@@ -8,11 +8,7 @@ import TextIO
 extension Tokenizer {
     /// Reads a tokenizer.json file.
     public convenience init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try TextLines.read(url) } catch let error as FileError {
-            throw TokenizerError(source: error.path, message: "\(error.action) (\(error.reason))")
-        }
-        try self.init(jsonData: data, source: url.relativePath)
+        try self.init(jsonData: TokenizerError.readFile(url), source: url.relativePath)
     }
 
     /// Reads tokenizer.json text; `source` names it in errors.

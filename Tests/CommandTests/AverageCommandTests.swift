@@ -80,14 +80,16 @@ final class AverageCommandTests: XCTestCase {
         }
         XCTAssertEqual(Double(try size(half)) / Double(try size(output)), 0.5, accuracy: 0.01)
 
-        try assertFails(["average", "--last", "4", run.path, "--output", half.path],
+        // Each failure is checked with an --output that does not exist (an existing one is refused first).
+        let unwritten = root.appendingPathComponent("unwritten").path
+        try assertFails(["average", "--last", "4", run.path, "--output", unwritten],
                         mentioning: [checkpoints.path, "only 3 checkpoints, fewer than the 4 asked for"])
-        try assertFails(["average", "--last", "1", run.path, "--output", half.path], mentioning: ["--last must be at least 2, got 1"])
-        try assertFails(["average", run.path, "--output", half.path], mentioning: ["at least 2 model directories", "got 1"])
-        try assertFails(["average", run.path, "/nonexistent-model", "--output", half.path],
+        try assertFails(["average", "--last", "1", run.path, "--output", unwritten], mentioning: ["--last must be at least 2, got 1"])
+        try assertFails(["average", run.path, "--output", unwritten], mentioning: ["at least 2 model directories", "got 1"])
+        try assertFails(["average", run.path, "/nonexistent-model", "--output", unwritten],
                         mentioning: ["/nonexistent-model: no such model directory"])
-        try assertFails(["average", run.path, root.path, "--output", half.path], mentioning: ["\(root.path)/config.json: missing"])
-        try assertFails(["train", "--train", Self.corpus, "--tokenizer", Self.tokenizer, "--output", half.path, "--keep-checkpoints", "0"],
+        try assertFails(["average", run.path, root.path, "--output", unwritten], mentioning: ["\(root.path)/config.json: missing"])
+        try assertFails(["train", "--train", Self.corpus, "--tokenizer", Self.tokenizer, "--output", unwritten, "--keep-checkpoints", "0"],
                         mentioning: ["--keep-checkpoints must be at least 1, got 0"])
     }
 }

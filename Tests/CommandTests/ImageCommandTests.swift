@@ -58,14 +58,14 @@ final class ImageCommandTests: XCTestCase {
         return try FashionMNIST.load(.test)
     }
 
-    func run(_ arguments: [String]) throws -> NMTProcess.Outcome {
-        let outcome = try NMTProcess.run(arguments, timeout: 120)
+    func run(_ arguments: [String], environment: [String: String]? = nil) throws -> NMTProcess.Outcome {
+        let outcome = try NMTProcess.run(arguments, environment: environment, timeout: 120)
         XCTAssertFalse(outcome.timedOut, "\(arguments) timed out")
         return outcome
     }
 
-    func succeed(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let outcome = try run(arguments)
+    func succeed(_ arguments: [String], environment: [String: String]? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let outcome = try run(arguments, environment: environment)
         XCTAssertEqual(outcome.status, 0, "\(arguments): \(outcome.standardError)", file: file, line: line)
         return outcome.standardOutput
     }
@@ -176,10 +176,29 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(object["label"] as? String, FashionMNIST.classNames[Int(set.labels[5])])
     }
 
+    /// Issue 20: on a pipe the 49-column table came out 347 characters wide. Now it is cut into
+    /// blocks of grid rows that fit 80 columns (or COLUMNS), every weight still printed once.
+    func testAttentionTableFitsEightyColumnsOffATerminal() throws {
+        _ = try testSet()
+        for (environment, width) in [([String: String](), 80), (["COLUMNS": "120"], 120)] {
+            let text = try succeed(["image", "attention", "--index", "0"] + modelArguments, environment: environment)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let header = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("self-attention over the 7×7 map") })
+            let end = try XCTUnwrap(lines[header...].firstIndex { $0.hasPrefix("the attention each cell receives") })
+            let table = lines[(header + 1)..<end].filter { !$0.isEmpty }
+            XCTAssertLessThanOrEqual(table.map(\.count).max() ?? 0, width, "\(environment)")
+            // Every query row appears once per block, and the blocks hold all 49 × 49 weights.
+            let weights = table.filter { $0.hasPrefix("(") }.map { $0.dropFirst(5).split(separator: " ").count }.reduce(0, +)
+            XCTAssertEqual(weights, 49 * 49, "\(environment)")
+        }
+    }
+
     func testAttentionTextTableGridAndSVG() throws {
         let set = try testSet()
         let svg = scratch.appendingPathComponent("attention.svg")
-        let text = try succeed(["image", "attention", "--index", "0", "--query", "3,4", "--svg", svg.path] + modelArguments)
+        // A width that holds the whole table (not a terminal: 80 columns unless COLUMNS says more).
+        let text = try succeed(["image", "attention", "--index", "0", "--query", "3,4", "--svg", svg.path] + modelArguments,
+                               environment: ["COLUMNS": "400"])
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertTrue(lines[0].hasPrefix("test image 0: predicted "), lines[0])
         XCTAssertTrue(lines[0].hasSuffix(", labelled Ankle boot"), lines[0])

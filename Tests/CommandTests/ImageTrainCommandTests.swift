@@ -41,7 +41,7 @@ final class ImageTrainCommandTests: XCTestCase {
             (["--epochs", "0", "--output", scratch.path], "--epochs must be at least 1, got 0"),
             (["--limit", "10", "--output", scratch.path], "--limit 10 is smaller than one batch (--batch-size 128)"),
             (["--learning-rate=-1", "--output", scratch.path], "--learning-rate must be positive, got -1.0"),
-            (["--output", file.path], "\(file.path): exists and is not a directory"),
+            (["--output", file.path], "\(file.path): is a file; --output names a directory to write"),
             (["--output", file.appendingPathComponent("model").path], "cannot write the model directory"),
             (["--data", scratch.appendingPathComponent("none").path, "--output", scratch.appendingPathComponent("m").path],
              "not found; install the data with"),

@@ -62,6 +62,10 @@ extension RobustnessTests {
             try expectFailure(["train", "--resume", run.path], mentions: [saved.path])
         }
         try FileManager.default.removeItem(at: saved)
+        // A folder with neither saved options nor checkpoints is no run (issue 20, item 4)…
+        try expectFailure(["train", "--resume", run.path], mentions: [run.path, "not a training run"])
+        // …one with checkpoints but no saved options is a run of an nmt before they were saved.
+        try FileManager.default.createDirectory(at: run.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         try expectFailure(["train", "--resume", run.path], mentions: [saved.path, "--train FILE"])
     }
 

@@ -38,9 +38,18 @@ extension RobustnessTests {
 
     func testTranslateMegabyteLine() throws {
         let path = try file("long.txt", Self.megabyteLine + "\n")
+        // Split, it is 65,536 sentences, each of which the test model loops on: the first
+        // warning and a count of the others, not 65,536 lines.
         let outcome = try expectSuccess(translate(["--input", path, "--output", output(), "--beam", "1"]))
-        XCTAssertEqual(lines(outcome.standardError).count, 1, "one warning naming the line: \(outcome.standardError)")
-        XCTAssertTrue(outcome.standardError.contains("\(path):1"), outcome.standardError)
+        let warnings = lines(outcome.standardError)
+        XCTAssertEqual(warnings.count, 2, outcome.standardError)
+        XCTAssertTrue(warnings.allSatisfy { $0.hasPrefix("warning: \(path):1: ") }, outcome.standardError)
+        XCTAssertTrue(warnings[1].contains("65535 more warnings about its other sentences"), outcome.standardError)
+        XCTAssertEqual(lines(try String(contentsOfFile: output(), encoding: .utf8)).count, 1)
+        // Whole, it is cut at the model's positions, with one warning naming the line.
+        let whole = try expectSuccess(translate(["--input", path, "--output", output(), "--overwrite", "--beam", "1", "--no-split", "--no-repetition-guard"]))
+        XCTAssertEqual(lines(whole.standardError).count, 1, "one warning naming the line: \(whole.standardError)")
+        XCTAssertTrue(whole.standardError.contains("\(path):1: longer than the model's"), whole.standardError)
         XCTAssertEqual(lines(try String(contentsOfFile: output(), encoding: .utf8)).count, 1)
     }
 

@@ -138,7 +138,7 @@ final class RobustnessTests: XCTestCase {
     func modelWithLargerTokenizer() throws -> String {
         try model { directory in
             let learner = try NMTProcess.run(["vocab", "learn", "--quiet", "--size", "400", "--min-pair-frequency", "1",
-                                              "--min-character-frequency", "1", "--output", directory.appendingPathComponent("tokenizer.json").path,
+                                              "--min-character-frequency", "1", "--overwrite", "--output", directory.appendingPathComponent("tokenizer.json").path,
                                               try file("many-words.txt", (0..<400).map { "word\($0) other\($0 * 7)" }.joined(separator: "\n"))],
                                              timeout: 30)
             XCTAssertEqual(learner.status, 0, learner.standardError)

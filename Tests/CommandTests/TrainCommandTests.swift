@@ -104,7 +104,8 @@ final class TrainCommandTests: XCTestCase {
         let options = Set(help.split(separator: "\n").compactMap { line in
             line.trimmingPrefix(while: \.isWhitespace).prefixMatch(of: #/--[a-z][a-z-]*/#).map { String($0.output) }
         })
-            .subtracting(["--output", "--resume", "--threads", "--source", "--target", "--help", "--version"])
+            .subtracting(["--output", "--resume", "--overwrite", "--threads", "--source", "--target", "--help", "--version",
+                          "--from"])  // the other way to start a run (fine-tuning): FineTuneCommandTests
         XCTAssertFalse(options.isEmpty)
         func field(_ option: String) -> String {
             option.dropFirst(2).split(separator: "-").enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()

@@ -25,6 +25,7 @@ final class TrainingFaultTests: XCTestCase {
     }
 
     /// The tiny walkthrough model; the same settings when resuming, so the batches go on as they were.
+    /// (A resumed run keeps the saved --max-steps of `trainFirst` unless given another.)
     func trainArguments(_ extra: [String] = [], resume: Bool = false) -> [String] {
         ["train", "--train", Self.corpus, "--output", output.path, "--preset", "tiny", "--epochs", "1000",
          "--warmup", "100", "--learning-rate", "3e-3", "--batch-tokens", "256", "--log-every", "1", "--seed", "1",
@@ -90,7 +91,7 @@ final class TrainingFaultTests: XCTestCase {
 
     func testSigkillDuringACheckpointWriteKeepsThePreviousCheckpoint() throws {
         let previous = try trainFirst(steps: 6)
-        let run = try RunningTraining(arguments: trainArguments(["--checkpoint-every", "1"], resume: true),
+        let run = try RunningTraining(arguments: trainArguments(["--checkpoint-every", "1", "--max-steps", "1000"], resume: true),
                                       environment: ["NMT_TEST_CHECKPOINT_PAUSE": "60"])
         let temporary = try XCTUnwrap(run.waitForPausedCheckpoint(), run.standardError)
         kill(run.process.processIdentifier, SIGKILL)
@@ -102,7 +103,7 @@ final class TrainingFaultTests: XCTestCase {
     /// A second Ctrl-C ends the process at once, even inside a checkpoint write.
     func testSecondSigintDuringACheckpointWriteExitsAtOnceKeepingThePreviousCheckpoint() throws {
         let previous = try trainFirst(steps: 6)
-        let run = try RunningTraining(arguments: trainArguments(["--checkpoint-every", "1"], resume: true),
+        let run = try RunningTraining(arguments: trainArguments(["--checkpoint-every", "1", "--max-steps", "1000"], resume: true),
                                       environment: ["NMT_TEST_CHECKPOINT_PAUSE": "60"])
         let temporary = try XCTUnwrap(run.waitForPausedCheckpoint(), run.standardError)
         let start = Date()
@@ -137,7 +138,7 @@ final class TrainingFaultTests: XCTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: prlimit), "no \(prlimit)")
         let previous = try trainFirst(steps: 6)
         let weights = try fileSize(checkpoints.appendingPathComponent(String(format: "step-%08d", previous)).appendingPathComponent(ModelDirectory.weightsFile))
-        let limited = try NMTProcess.run(trainArguments(["--checkpoint-every", "1"], resume: true), timeout: 60,
+        let limited = try NMTProcess.run(trainArguments(["--checkpoint-every", "1", "--max-steps", "1000"], resume: true), timeout: 60,
                                          wrapper: [prlimit, "--fsize=\(weights * 3 / 2)"])
         try checkFailedSave(limited, previous: previous, reason: "File too large")
         try resume(from: previous, steps: 3)
@@ -166,7 +167,7 @@ final class TrainingFaultTests: XCTestCase {
             rm -rf "$saved" && mkdir "$saved" && cp -a "$disk/." "$saved/" || exit 98
             exit $status
             """
-        var arguments = trainArguments(["--checkpoint-every", "1"], resume: true)
+        var arguments = trainArguments(["--checkpoint-every", "1", "--max-steps", "1000"], resume: true)
         for index in arguments.indices where arguments[index] == output.path { arguments[index] = disk.path }
         let full = try NMTProcess.run(arguments, timeout: 60,
                                       wrapper: [unshare, "--mount", "sh", "-c", script, "sh", disk.path, output.path, String(kilobytes)])

@@ -102,7 +102,7 @@ final class TrainingRunTests: XCTestCase {
             let overridden = try value(of: section, field, in: resumed)
             XCTAssertNotEqual(overridden, start, "\(again) with --resume did not override \(section).\(field)")
             XCTAssertEqual(overridden, try value(of: section, field, in: try declared(base + again)), "\(again)")
-            // (The training data given again declares the run afresh: testResumeWithTheDataGivenAgainDeclaresTheRunAfresh.)
+            // (--train given with --resume replaces the saved --source/--target: testResumeWithTheDataGivenAgainKeepsTheSavedRun.)
             guard !["train", "source", "target"].contains(field) else { continue }
             for (otherSection, other, _) in fields where other != field {
                 XCTAssertEqual(try value(of: otherSection, other, in: resumed), try value(of: otherSection, other, in: run),
@@ -111,26 +111,38 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
-    /// With --train (or --source and --target) given again, --resume takes the run from the
-    /// command line alone, as it did before runs were saved whole: the saved run is not read.
-    func testResumeWithTheDataGivenAgainDeclaresTheRunAfresh() throws {
+    /// With --train (or --source and --target) given again, --resume lays them over the saved
+    /// run like any other option (corpora that moved); the rest stays as saved. (Before issue 20
+    /// the data given again made --resume ignore the saved run: every other option silently went
+    /// back to its default.)
+    func testResumeWithTheDataGivenAgainKeepsTheSavedRun() throws {
         var saved = TrainingRun()
+        saved.data.train = "/old/pairs.tsv"
         saved.optimization.maxSteps = 6
         saved.schedule.warmup = 100
         try SavedRun.write(saved, in: folder)
         let resumed = try declared(["--resume", folder.path, "--train", "/pairs.tsv", "--epochs", "3"])
-        var expected = TrainingRun()
+        var expected = saved
         expected.data.train = "/pairs.tsv"
         expected.optimization.epochs = 3
         XCTAssertEqual(resumed, expected)
-        XCTAssertEqual(try declared(["--resume", folder.path, "--epochs", "3"]).schedule.warmup, 100, "without the data, the saved run")
+        // A run nmt saved no declaration for needs its data given again, and then takes the command line.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(SavedRun.fileName))
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        var fresh = TrainingRun()
+        fresh.data.train = "/pairs.tsv"
+        fresh.optimization.epochs = 3
+        XCTAssertEqual(try declared(["--resume", folder.path, "--train", "/pairs.tsv", "--epochs", "3"]), fresh)
+        XCTAssertThrowsError(try declared(["--resume", folder.path, "--epochs", "3"])) { error in
+            XCTAssertTrue("\(error)".contains("--train FILE"), "\(error)")
+        }
     }
 
     func testEveryOptionIsAFieldAndEveryFieldAnOption() throws {
         let help = Train.helpMessage(columns: 200)
         let options = Set(help.split(separator: "\n").compactMap { line in
             line.trimmingPrefix(while: \.isWhitespace).prefixMatch(of: #/--[a-z][a-z-]*/#).map { String($0.output) }
-        }).subtracting(["--output", "--resume", "--threads", "--help"])
+        }).subtracting(["--output", "--resume", "--overwrite", "--threads", "--help"])
         XCTAssertEqual(options, Set(fields.map { option($0.field) }))
     }
 

@@ -69,7 +69,7 @@ final class ModelDirectoryTests: XCTestCase {
         try assertLoadFails({ $0["activation_function"] = "tanh" }, mentioning: "activation_function \"tanh\"")
         try assertLoadFails({ $0["model_type"] = "bart" }, mentioning: "model_type \"bart\"")
         try assertLoadFails({ $0["encoder_attention_heads"] = 5 }, mentioning: "encoder_attention_heads 5")
-        try assertLoadFails({ $0["tie_word_embeddings"] = false }, mentioning: "tie_word_embeddings")
+        try assertLoadFails({ $0["tie_word_embeddings"] = false }, mentioning: "lm_head.weight is missing (config.json: tie_word_embeddings false")
         try assertLoadFails({ $0["pad_token_id"] = 53 }, mentioning: "pad_token_id 53")
         // A vocabulary that disagrees with the embedding matrix names the tensor and both shapes.
         try assertLoadFails({ $0["vocab_size"] = 60; $0["decoder_vocab_size"] = 60 }, mentioning: "model.shared.weight has shape [53, 32]")

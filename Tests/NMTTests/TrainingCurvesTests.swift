@@ -40,11 +40,31 @@ final class TrainingCurvesTests: XCTestCase {
         }
         let svg = try TrainingCurves(log: log, source: "log").svg(title: "a <run> & more")
         XCTAssertEqual(polylines(svg), ["training-loss", "validation-loss", "BLEU", "chrF", "learning-rate"])
-        XCTAssertTrue(svg.contains(">5.0e-04<"), "the rate axis reads in scientific notation")
+        XCTAssertTrue(svg.contains(">4.0e-04<"), "the rate axis reads in scientific notation")
         // A log without rates (written before they were logged) has no rate panel.
         let withoutRates = log.replacing(#/"learning_rate":[0-9.]+,/#, with: "")
         XCTAssertEqual(polylines(try TrainingCurves(log: withoutRates, source: "log").svg(title: "old")),
                        ["training-loss", "validation-loss", "BLEU", "chrF"])
+    }
+
+    /// Issue 20, item 9: the plot read only its axes' ends, and the loss axis began at 0, which
+    /// squashed the curves into the panel's top. Now each axis is marked at round values, and the
+    /// loss axis spans the losses (6…8.5 here) while the scores' axis starts at 0.
+    func testAxesAreMarkedAtRoundValuesAndTheLossAxisSpansTheLosses() throws {
+        let svg = try TrainingCurves(log: log, source: "log").svg(title: "run")
+        func labels(anchor: String) -> [String] {
+            svg.split(separator: "\n").filter { $0.contains("text-anchor=\"\(anchor)\"") }.compactMap { line in
+                line.firstMatch(of: #/>([^<]*)</text>/#).map { String($0.output.1) }
+            }
+        }
+        let vertical = labels(anchor: "end")
+        // Loss 6 to 8.5 every 0.5; BLEU and chrF 0 to 30 every 10; the rate panel last.
+        XCTAssertEqual(Array(vertical.prefix(6)), ["6.0", "6.5", "7.0", "7.5", "8.0", "8.5"])
+        XCTAssertEqual(Array(vertical.dropFirst(6).prefix(4)), ["0", "10", "20", "30"])
+        XCTAssertEqual(labels(anchor: "middle"), ["0", "50", "100", "150", "200", "250", "300"], "the updates axis")
+        // The lowest loss sits on the panel's bottom edge (y = top 40 + height 220), not 6/8.5 of the way up.
+        let points = try XCTUnwrap(svg.firstMatch(of: #/class="training-loss"[^>]*points="([^"]*)"/#)?.output.1)
+        XCTAssertEqual(points.split(separator: " ").last, "600.0,260.0")
     }
 
     func testALineThatIsNotJSONIsNamed() {

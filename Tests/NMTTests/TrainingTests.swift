@@ -120,6 +120,20 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.model.parameters.values(of: "model.shared.weight"), whole.model.parameters.values(of: "model.shared.weight"))
     }
 
+    /// Issue 20, item 2: without --warmup, a tenth of the planned updates, at least 1, at most
+    /// the paper's 4000; --warmup, or the warm-up a resumed run settled on, wins.
+    func testTheAutomaticWarmupIsATenthOfThePlannedUpdatesUpTo4000() {
+        XCTAssertEqual([5, 9, 10, 300, 14_000, 40_000, 1_000_000].map(TrainingRun.automaticWarmup(plannedSteps:)), [1, 1, 1, 30, 1_400, 4_000, 4_000])
+        var run = TrainingRun()
+        XCTAssertEqual(run.warmup(plannedSteps: 300, settled: nil), 30)
+        XCTAssertEqual(run.warmup(plannedSteps: 3_000, settled: 30), 30, "a resumed run keeps its curve")
+        run.schedule.warmup = 100
+        XCTAssertEqual(run.warmup(plannedSteps: 300, settled: 30), 100)
+        XCTAssertEqual(TrainingRun().peakLearningRate, 5e-4, "the default preset, small, keeps its rate")
+        run.model.preset = .tiny
+        XCTAssertEqual(run.peakLearningRate, 3e-3)
+    }
+
     func testCoolDownEndsAtTheLastUpdateOfAResumedRun() throws {
         // 14 updates at the plain schedule, then resumed to 30 with the last 10 cooling down: the
         // ramp is placed by the run's end, whichever process reaches it.
@@ -133,7 +147,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(try resumed.train(on: data, validation: nil), .finished)
         XCTAssertTrue(messages.contains { $0.contains("updates 21–30") }, "\(messages)")
         let rates = try TrainingLog.trainingValues("learning_rate", in: resumed.logURL)
-        let plain = LearningRateSchedule(peak: run.schedule.learningRate, warmup: run.schedule.warmup)
+        let plain = LearningRateSchedule(peak: run.peakLearningRate, warmup: try XCTUnwrap(run.schedule.warmup))
         for step in 1...20 { XCTAssertEqual(rates[step]!, plain.rate(step: step), accuracy: 1e-15, "step \(step)") }
         for step in 21...30 {
             XCTAssertEqual(rates[step]!, plain.rate(step: step) * Double(31 - step) / 10, accuracy: 1e-15, "step \(step)")

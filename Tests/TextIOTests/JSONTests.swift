@@ -107,3 +107,12 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(FileError.reason(for: POSIXError(.EACCES)), "Permission denied")
     }
 }
+
+/// Literals build the same values as the cases, objects in the order written.
+final class JSONLiteralTests: XCTestCase {
+    func testLiteralsAreTheirCases() {
+        let built: JSON = ["b": "x", "a": [1, 2.5, true, .null], "c": [:]]
+        XCTAssertEqual(built, .object([("b", .string("x")), ("a", .array([.number(1), .number(2.5), .bool(true), .null])), ("c", .object([]))]))
+        XCTAssertEqual(built.compact, #"{"b":"x","a":[1,2.5,true,null],"c":{}}"#, "members in the order written")
+    }
+}

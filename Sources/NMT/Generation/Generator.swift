@@ -15,15 +15,18 @@ public struct SearchOptions: Sendable, Equatable {
     public var maxLengthFactor: Double? = 3
     /// EOS may not be generated before this many tokens.
     public var minNewTokens: Int = 0
+    /// Ends a hypothesis stuck in a loop and marks it cut (`Hypothesis.repetitionCut`); nil: off.
+    public var repetitionGuard: RepetitionGuard? = RepetitionGuard()
 
     public init(beamSize: Int = 1, nBest: Int = 1, lengthPenalty: Float = 1, maxNewTokens: Int = 256,
-                maxLengthFactor: Double? = 3, minNewTokens: Int = 0) {
+                maxLengthFactor: Double? = 3, minNewTokens: Int = 0, repetitionGuard: RepetitionGuard? = RepetitionGuard()) {
         self.beamSize = beamSize
         self.nBest = nBest
         self.lengthPenalty = lengthPenalty
         self.maxNewTokens = maxNewTokens
         self.maxLengthFactor = maxLengthFactor
         self.minNewTokens = minNewTokens
+        self.repetitionGuard = repetitionGuard
     }
 
     /// The most tokens a source of `sourceLength` (EOS included) may produce.
@@ -42,6 +45,8 @@ public struct Hypothesis: Sendable, Equatable {
     public var tokenLogProbabilities: [Float]
     /// Σ log p / length^lengthPenalty (formats.md, "Beam score").
     public var score: Float
+    /// The search ended it in a loop, keeping one copy of the repeated stretch (`RepetitionGuard`).
+    public var repetitionCut = false
 }
 
 /// Greedy and beam search over the model with a key/value cache (`IncrementalDecoder`).
@@ -116,7 +121,7 @@ public struct Generator {
                 let (logit, best) = summaries.best[row][0]
                 results[sentence].ids.append(best)
                 results[sentence].tokenLogProbabilities.append(logit - summaries.normalizers[row])
-                if best != config.eosId && step + 1 < limits[sentence] {
+                if best != config.eosId && !cutRepetition(&results[sentence], options) && step + 1 < limits[sentence] {
                     keep.append(row)
                     next.append(Int32(best))
                 }
@@ -134,6 +139,15 @@ public struct Generator {
         }
     }
 
+    /// Ends `hypothesis` when its tokens end in a loop: cut to one copy of the repeated stretch.
+    private func cutRepetition(_ hypothesis: inout Hypothesis, _ options: SearchOptions) -> Bool {
+        guard let kept = options.repetitionGuard?.keptLength(hypothesis.ids) else { return false }
+        hypothesis.ids.removeSubrange(kept...)
+        hypothesis.tokenLogProbabilities.removeSubrange(kept...)
+        hypothesis.repetitionCut = true
+        return true
+    }
+
     // MARK: beam
 
     /// One live hypothesis of a sentence's beam.
@@ -149,7 +163,7 @@ public struct Generator {
     /// finished hypotheses, or at its length limit, where its live beams compete as they are.
     private func beam(encoderOutput: EncoderOutput, limits: [Int], options: SearchOptions) -> [[Hypothesis]] {
         let config = model.config
-        let k = options.beamSize, V = config.vocabularySize, B = limits.count
+        let k = options.beamSize, V = config.targetVocabularySize, B = limits.count
         // At the start every beam of a sentence would be the same: decode one row a sentence, and
         // let the first step's best k continuations fan out into k rows.
         let decoder = IncrementalDecoder(model: model, encoderOutput: encoderOutput, capacity: limits.max()!, rowCapacity: B * k)
@@ -195,7 +209,17 @@ public struct Generator {
                                                                  score: score(candidate.sum, length: length, options)))
                         }
                     } else if successors.count < k {
-                        successors.append(Beam(ids: parent.ids + [candidate.token], logProbabilities: parent.logProbabilities + [logProbability], sum: candidate.sum))
+                        let ids = parent.ids + [candidate.token], logProbabilities = parent.logProbabilities + [logProbability]
+                        if let kept = options.repetitionGuard?.keptLength(ids) {
+                            // A loop ends the hypothesis as EOS would (and only where EOS would count).
+                            if rank < k {
+                                let sum = logProbabilities.prefix(kept).reduce(0, +)
+                                finished[sentence].append(Hypothesis(ids: Array(ids.prefix(kept)), tokenLogProbabilities: Array(logProbabilities.prefix(kept)),
+                                                                     score: score(sum, length: kept, options), repetitionCut: true))
+                            }
+                            continue
+                        }
+                        successors.append(Beam(ids: ids, logProbabilities: logProbabilities, sum: candidate.sum))
                         parents.append(parentRow)
                     }
                 }
@@ -205,6 +229,8 @@ public struct Generator {
                 }
                 beams[sentence] = successors
                 if finished[sentence].count >= k { continue }
+                // Every continuation ended (EOS or a loop): nothing left to search.
+                guard successors.contains(where: { $0.sum > -.infinity }) else { continue }
                 if step + 1 >= limits[sentence] {
                     // At the limit the live beams compete as they are, without EOS.
                     for beam in successors where beam.sum > -.infinity {

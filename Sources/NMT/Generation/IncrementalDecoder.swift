@@ -66,7 +66,8 @@ final class IncrementalDecoder {
         let tape = Tape.inference
         let position = length
         for r in 0..<rows { history[r * capacity + position] = Int32(position * rowCapacity + r) }
-        var x = model.embed(ids: ids, positions: [Int32](repeating: Int32(position), count: rows), batch: rows, length: 1, tape: tape)
+        var x = model.embed(ids: ids, positions: [Int32](repeating: Int32(position), count: rows), batch: rows, length: 1,
+                            table: model.decoderEmbedding, tape: tape)
         history.withUnsafeBufferPointer { history in
             crossTable.withUnsafeBufferPointer { sourceRows in
                 keyPadding.withUnsafeBufferPointer { padding in

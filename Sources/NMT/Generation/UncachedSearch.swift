@@ -9,7 +9,7 @@ public enum UncachedSearch {
         let tape = Tape.inference
         let config = model.config
         let encoderOutput = model.encode(SourceBatch(sequences: sources, padId: config.padId), tape: tape)
-        let B = sources.count, V = config.vocabularySize
+        let B = sources.count, V = config.targetVocabularySize
         var prefixes = [[Int32]](repeating: [Int32(config.decoderStartId)], count: B)
         var finished = [Bool](repeating: false, count: B)
         for _ in 0..<maxNewTokens where finished.contains(false) {

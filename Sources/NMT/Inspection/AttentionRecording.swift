@@ -40,7 +40,7 @@ public struct AttentionRecording {
     public let decoderSelfAttention: [Tensor]
     /// Per layer (H, T, S).
     public let crossAttention: [Tensor]
-    /// (T, V): the scores of the token after each decoder position.
+    /// (T, Vt): the scores of the token after each decoder position.
     public let logits: Tensor
     /// EOS and the start (pad) token: each a word of its own, and never aligned.
     public let specialIds: Set<Int>
@@ -58,7 +58,7 @@ public struct AttentionRecording {
         let T = decoderInputIds.count
         let encoded = model.encode(SourceBatch(sequences: [sourceIds], padId: config.padId), tape: tape)
         let decoded = model.decode(inputIds: decoderInputIds.map(Int32.init), batch: 1, length: T, encoderOutput: encoded, tape: tape)
-        logits = model.logits(decoded.hidden, tape: tape).reshaped([T, config.vocabularySize])
+        logits = model.logits(decoded.hidden, tape: tape).reshaped([T, config.targetVocabularySize])
         // A batch of one: drop B.
         let unbatched = { (t: Tensor) in t.reshaped(Array(t.shape.dropFirst())) }
         encoderSelfAttention = encoded.selfAttention.map(unbatched)
@@ -76,18 +76,18 @@ public struct AttentionRecording {
     }
 
     /// The source tokens (rows and columns of the encoder's tables, columns of the cross tables).
-    public func sourceTokens(_ tokenizer: Tokenizer) -> TokenSequence {
-        TokenSequence(ids: sourceIds, tokenizer: tokenizer, specialIds: specialIds)
+    public func sourceTokens(_ tokenizer: any TranslationTokenizer) -> TokenSequence {
+        TokenSequence(ids: sourceIds, side: .source, tokenizer: tokenizer, specialIds: specialIds)
     }
 
     /// The tokens the decoder reads (rows of the decoder's and the cross tables).
-    public func targetTokens(_ tokenizer: Tokenizer) -> TokenSequence {
-        TokenSequence(ids: decoderInputIds, tokenizer: tokenizer, specialIds: specialIds)
+    public func targetTokens(_ tokenizer: any TranslationTokenizer) -> TokenSequence {
+        TokenSequence(ids: decoderInputIds, side: .target, tokenizer: tokenizer, specialIds: specialIds)
     }
 
     /// The tokens the decoder predicts, one for each of its positions.
-    public func outputTokens(_ tokenizer: Tokenizer) -> TokenSequence {
-        TokenSequence(ids: outputIds, tokenizer: tokenizer, specialIds: specialIds)
+    public func outputTokens(_ tokenizer: any TranslationTokenizer) -> TokenSequence {
+        TokenSequence(ids: outputIds, side: .target, tokenizer: tokenizer, specialIds: specialIds)
     }
 
     /// One layer's table of pieces: a head, or the mean of the heads.
@@ -183,11 +183,16 @@ public struct AttentionRecording {
 }
 
 extension TokenSequence {
-    /// The pieces of `ids` in `tokenizer`, with words spelled as the tokenizer decodes them;
-    /// `specialIds` are words of their own.
-    public init(ids: [Int], tokenizer: Tokenizer, specialIds: Set<Int>) {
-        self.init(pieces: ids.map { tokenizer.piece(for: $0) ?? "<\($0)>" }, isSpecial: ids.map(specialIds.contains)) { range in
-            tokenizer.decode(Array(ids[range]), skipSpecialTokens: false)
+    /// Which vocabulary ids belong to (they differ in models with separate vocabularies).
+    public enum Side: Sendable { case source, target }
+
+    /// The pieces of `ids` in `tokenizer`'s vocabulary of `side`, with words spelled as the
+    /// tokenizer decodes them; `specialIds` are words of their own.
+    public init(ids: [Int], side: Side, tokenizer: any TranslationTokenizer, specialIds: Set<Int>) {
+        let piece = { (id: Int) in (side == .source ? tokenizer.sourcePiece(for: id) : tokenizer.targetPiece(for: id)) ?? "<\(id)>" }
+        self.init(pieces: ids.map(piece), isSpecial: ids.map(specialIds.contains)) { range in
+            let part = Array(ids[range])
+            return side == .source ? tokenizer.decodeSource(part, skipSpecialTokens: false) : tokenizer.decodeTarget(part, skipSpecialTokens: false)
         }
     }
 }

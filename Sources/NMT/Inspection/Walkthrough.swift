@@ -79,7 +79,7 @@ public struct Walkthrough {
 
         let D = config.modelWidth, shown = min(Self.shownDimensions, D)
         sourcePieces = recording.sourceIds.enumerated().map { position, id in
-            let embedding = UnsafeBufferPointer(start: model.embedding.data + id * D, count: D).map { $0 * model.embeddingScale }
+            let embedding = UnsafeBufferPointer(start: model.encoderEmbedding.data + id * D, count: D).map { $0 * model.embeddingScale }
             let sinusoid = Array(UnsafeBufferPointer(start: model.positionTable.data + position * D, count: D))
             return SourcePiece(piece: source.pieces[position], id: id,
                                embedding: Array(embedding.prefix(shown)), embeddingNorm: Self.norm(embedding),
@@ -98,7 +98,7 @@ public struct Walkthrough {
             return OutputWordAttention(word: word, sources: top.map { WeightedToken(token: cross.columns[$0], weight: row[$0]) })
         }
 
-        let V = config.vocabularySize
+        let V = config.targetVocabularySize
         generation = recording.outputIds.indices.map { t in
             let z = recording.logits.data + t * V
             let logNormalizer = Kernels.logSumExp(z, count: V)
@@ -106,8 +106,8 @@ public struct Walkthrough {
             let ranked = (0..<V).filter { $0 != config.padId }.sorted { z[$0] > z[$1] }.prefix(Self.candidateCount)
             let chosen = recording.outputIds[t]
             return GenerationStep(
-                outputSoFar: tokenizer.decode(Array(recording.outputIds[..<t])),
-                candidates: ranked.map { WeightedToken(token: tokenizer.piece(for: $0) ?? "<\($0)>", weight: probability($0)) },
+                outputSoFar: tokenizer.decodeTarget(Array(recording.outputIds[..<t]), skipSpecialTokens: true),
+                candidates: ranked.map { WeightedToken(token: tokenizer.targetPiece(for: $0) ?? "<\($0)>", weight: probability($0)) },
                 chosen: WeightedToken(token: outputs.pieces[t], weight: probability(chosen)))
         }
     }

@@ -5,7 +5,17 @@ import TextIO
 /// The fields of transformers' `MarianConfig` that define the network (formats.md), read from and
 /// written to config.json. Keys nmt does not use are kept and written back unchanged.
 public struct ModelConfig {
+    /// The encoder's (source) vocabulary: `vocab_size`.
     public var vocabularySize: Int                // V
+    /// The decoder's (target) vocabulary, the rows of the output projection: `decoder_vocab_size`
+    /// (equal to V when the embeddings are shared).
+    public var targetVocabularySize: Int          // Vt
+    /// One embedding matrix for the encoder and the decoder (`share_encoder_decoder_embeddings`);
+    /// otherwise each stack has its own.
+    public var sharesEmbeddings: Bool
+    /// The output projection is the decoder's embedding matrix (`tie_word_embeddings`); otherwise
+    /// it is a matrix of its own, `lm_head.weight`.
+    public var tiesOutputProjection: Bool
     public var modelWidth: Int                    // D
     public var encoderLayers: Int                 // N
     public var decoderLayers: Int                 // M
@@ -31,9 +41,13 @@ public struct ModelConfig {
         vocabularySize: Int, modelWidth: Int, encoderLayers: Int, decoderLayers: Int, heads: Int,
         feedForwardWidth: Int, activation: Activation = .relu, scaleEmbedding: Bool = true,
         maxPositions: Int = 512, padId: Int? = nil, eosId: Int = 0, decoderStartId: Int? = nil,
-        dropout: Float = 0.1, attentionDropout: Float = 0, activationDropout: Float = 0
+        dropout: Float = 0.1, attentionDropout: Float = 0, activationDropout: Float = 0,
+        targetVocabularySize: Int? = nil, sharesEmbeddings: Bool = true, tiesOutputProjection: Bool = true
     ) {
         self.vocabularySize = vocabularySize
+        self.targetVocabularySize = targetVocabularySize ?? vocabularySize
+        self.sharesEmbeddings = sharesEmbeddings
+        self.tiesOutputProjection = tiesOutputProjection
         self.modelWidth = modelWidth
         self.encoderLayers = encoderLayers
         self.decoderLayers = decoderLayers
@@ -71,9 +85,15 @@ public struct ModelConfig {
             throw ModelError("\(source): model_type \"\(modelType)\" is not supported (expected \"marian\")")
         }
         vocabularySize = try reader.positiveInt("vocab_size")
-        if let decoderVocabulary = try reader.optionalInt("decoder_vocab_size"), decoderVocabulary != vocabularySize {
-            throw ModelError("\(source): decoder_vocab_size \(decoderVocabulary) differs from vocab_size \(vocabularySize); nmt needs one shared vocabulary")
+        // transformers' defaults: shared and tied unless the file says false.
+        sharesEmbeddings = try reader.optionalBool("share_encoder_decoder_embeddings") ?? true
+        tiesOutputProjection = try reader.optionalBool("tie_word_embeddings") ?? true
+        let decoderVocabulary = try reader.optionalInt("decoder_vocab_size")
+        if sharesEmbeddings, let decoderVocabulary, decoderVocabulary != vocabularySize {
+            throw ModelError("\(source): decoder_vocab_size \(decoderVocabulary) differs from vocab_size \(vocabularySize), but share_encoder_decoder_embeddings is true (one matrix cannot have both sizes)")
         }
+        targetVocabularySize = decoderVocabulary ?? vocabularySize
+        guard targetVocabularySize > 0 else { throw ModelError("\(source): key 'decoder_vocab_size' must be positive, got \(targetVocabularySize)") }
         modelWidth = try reader.positiveInt("d_model")
         encoderLayers = try reader.positiveInt("encoder_layers")
         decoderLayers = try reader.positiveInt("decoder_layers")
@@ -94,11 +114,7 @@ public struct ModelConfig {
         dropout = try reader.optionalFloat("dropout") ?? 0
         attentionDropout = try reader.optionalFloat("attention_dropout") ?? 0
         activationDropout = try reader.optionalFloat("activation_dropout") ?? 0
-        for key in ["share_encoder_decoder_embeddings", "tie_word_embeddings"] {
-            if try reader.optionalBool(key) == false {
-                throw ModelError("\(source): \(key) is false; nmt supports only one shared, tied embedding matrix")
-            }
-        }
+        try reader.refuseUnsupportedArchitecture()
         originalMembers = members
         try validate(source: source)
     }
@@ -110,9 +126,16 @@ public struct ModelConfig {
             throw ModelError("\(source): d_model \(modelWidth) is not divisible by \(key) \(heads)")
         }
         if modelWidth % 2 != 0 { throw ModelError("\(source): d_model \(modelWidth) must be even for sinusoidal positions") }
-        for (key, id) in [("pad_token_id", padId), ("eos_token_id", eosId), ("decoder_start_token_id", decoderStartId)]
-        where id < 0 || id >= vocabularySize {
+        // pad and EOS are one id in both vocabularies (formats.md); the start token is a target id.
+        for (key, id) in [("pad_token_id", padId), ("eos_token_id", eosId)] where id < 0 || id >= vocabularySize {
             throw ModelError("\(source): \(key) \(id) is outside the vocabulary of \(vocabularySize)")
+        }
+        for (key, id) in [("pad_token_id", padId), ("eos_token_id", eosId), ("decoder_start_token_id", decoderStartId)]
+        where id < 0 || id >= targetVocabularySize {
+            throw ModelError("\(source): \(key) \(id) is outside the target vocabulary of \(targetVocabularySize) (decoder_vocab_size)")
+        }
+        if sharesEmbeddings && targetVocabularySize != vocabularySize {
+            throw ModelError("\(source): decoder_vocab_size \(targetVocabularySize) differs from vocab_size \(vocabularySize), but the embeddings are shared")
         }
         for (key, p) in [("dropout", dropout), ("attention_dropout", attentionDropout), ("activation_dropout", activationDropout)]
         where !(p >= 0 && p < 1) {
@@ -127,8 +150,6 @@ public struct ModelConfig {
             ("architectures", .array([.string("MarianMTModel")])),
             ("model_type", .string("marian")),
             ("is_encoder_decoder", .bool(true)),
-            ("share_encoder_decoder_embeddings", .bool(true)),
-            ("tie_word_embeddings", .bool(true)),
             ("encoder_layerdrop", .number(0)),
             ("decoder_layerdrop", .number(0)),
             ("init_std", .number(0.02)),
@@ -137,7 +158,8 @@ public struct ModelConfig {
             ("bos_token_id", .null),
         ]
         let fields: [(String, JSON)] = [
-            ("vocab_size", .number(vocabularySize)), ("decoder_vocab_size", .number(vocabularySize)),
+            ("vocab_size", .number(vocabularySize)), ("decoder_vocab_size", .number(targetVocabularySize)),
+            ("share_encoder_decoder_embeddings", .bool(sharesEmbeddings)), ("tie_word_embeddings", .bool(tiesOutputProjection)),
             ("d_model", .number(modelWidth)), ("encoder_layers", .number(encoderLayers)), ("decoder_layers", .number(decoderLayers)),
             ("encoder_attention_heads", .number(encoderHeads)), ("decoder_attention_heads", .number(decoderHeads)),
             ("encoder_ffn_dim", .number(encoderFeedForwardWidth)), ("decoder_ffn_dim", .number(decoderFeedForwardWidth)),
@@ -166,7 +188,7 @@ private struct ConfigReader {
     let source: String
 
     /// The key's value, nil when it is absent or null.
-    private func value(_ key: String) -> JSON? {
+    func value(_ key: String) -> JSON? {
         guard let value = object[key], !value.isNull else { return nil }
         return value
     }
@@ -200,6 +222,22 @@ private struct ConfigReader {
         guard let value = value(key) else { return nil }
         guard let b = value.bool else { throw ModelError("\(source): key '\(key)' should be true or false") }
         return b
+    }
+
+    /// Keys of transformers' older BART-family configs (OPUS-MT snapshots converted before 2022
+    /// carry them). transformers' Marian model ignores them all, so nmt does too when they hold
+    /// the values that describe Marian's network; another value asks for a network neither
+    /// transformers' Marian nor nmt computes, and is refused naming the key.
+    func refuseUnsupportedArchitecture() throws {
+        let marianValues: [(key: String, value: Bool)] = [
+            ("normalize_before", false), ("normalize_embedding", false), ("add_final_layer_norm", false),
+            ("static_position_embeddings", true), ("add_bias_logits", false),
+        ]
+        for (key, expected) in marianValues {
+            if let value = try optionalBool(key), value != expected {
+                throw ModelError("\(source): \(key) is \(value); a Marian model has \(expected) (transformers' MarianMTModel ignores the key, so this file describes a network it would not compute)")
+            }
+        }
     }
 
     func optionalFloat(_ key: String) throws -> Float? {

@@ -1,16 +1,21 @@
 import Tensor
 
 /// The encoder–decoder Transformer in the layout of transformers' `MarianMTModel` (formats.md):
-/// shared token embeddings × √D plus sinusoidal positions, N post-norm encoder layers, M post-norm
-/// decoder layers, and the output projection tied to the embeddings plus `final_logits_bias`.
+/// token embeddings × √D plus sinusoidal positions, N post-norm encoder layers, M post-norm
+/// decoder layers, and the output projection plus `final_logits_bias`. nmt's own models share one
+/// embedding matrix among the encoder, the decoder and the output; models made elsewhere may
+/// give each stack its own (`share_encoder_decoder_embeddings` false) and the output its own
+/// (`tie_word_embeddings` false).
 public final class Transformer {
     public let config: ModelConfig
     /// Every parameter, in one flat buffer.
     public let parameters: ParameterStore
     public let encoderLayers: [EncoderLayer]
     public let decoderLayers: [DecoderLayer]
-    let embedding: Tensor         // (V, D), shared by both stacks and the output projection
-    let finalLogitsBias: Tensor   // (1, V), a constant
+    let encoderEmbedding: Tensor  // (V, D)
+    let decoderEmbedding: Tensor  // (Vt, D): the encoder's when shared
+    let outputProjection: Tensor  // (Vt, D): the decoder's embedding when tied
+    let finalLogitsBias: Tensor   // (1, Vt), a constant
     let positionTable: Tensor     // (max positions, D)
     let embeddingScale: Float
 
@@ -19,7 +24,10 @@ public final class Transformer {
         self.config = config
         let parameters = ParameterStore(layout: Transformer.parameterLayout(config: config))
         self.parameters = parameters
-        embedding = parameters.tensor("model.shared.weight")
+        let names = Transformer.embeddingNames(config: config)
+        encoderEmbedding = parameters.tensor(names.encoder)
+        decoderEmbedding = names.decoder == names.encoder ? encoderEmbedding : parameters.tensor(names.decoder)
+        outputProjection = names.output == names.decoder ? decoderEmbedding : parameters.tensor(names.output)
         finalLogitsBias = parameters.tensor("final_logits_bias")
         positionTable = Tensor(Kernels.sinusoidalPositions(count: config.maxPositions, width: config.modelWidth),
                                shape: [config.maxPositions, config.modelWidth])
@@ -32,18 +40,32 @@ public final class Transformer {
         }
     }
 
+    /// The parameter names of the encoder's and decoder's embeddings and of the output projection,
+    /// as transformers names them; one name for matrices that are one.
+    public static func embeddingNames(config: ModelConfig) -> (encoder: String, decoder: String, output: String) {
+        let (encoder, decoder) = config.sharesEmbeddings
+            ? ("model.shared.weight", "model.shared.weight")
+            : ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight")
+        return (encoder, decoder, config.tiesOutputProjection ? decoder : "lm_head.weight")
+    }
+
     /// The parameters and their order in the flat buffer, named as in model.safetensors.
     public static func parameterLayout(config: ModelConfig) -> [(name: String, shape: [Int], trainable: Bool)] {
-        let (V, D) = (config.vocabularySize, config.modelWidth)
-        return [("model.shared.weight", [V, D], true), ("final_logits_bias", [1, V], false)]
+        let (V, Vt, D) = (config.vocabularySize, config.targetVocabularySize, config.modelWidth)
+        let names = embeddingNames(config: config)
+        var matrices = [(names.encoder, [V, D], true)]
+        if names.decoder != names.encoder { matrices.append((names.decoder, [Vt, D], true)) }
+        if names.output != names.decoder { matrices.append((names.output, [Vt, D], true)) }
+        return matrices + [("final_logits_bias", [1, Vt], false)]
             + (0..<config.encoderLayers).flatMap { EncoderLayer.parameterLayout(prefix: "model.encoder.layers.\($0)", config: config) }
             + (0..<config.decoderLayers).flatMap { DecoderLayer.parameterLayout(prefix: "model.decoder.layers.\($0)", config: config) }
     }
 
-    /// Token embeddings × scale + positions (by default 0 ..< L in each row), with dropout: (B, L, D).
-    func embed(ids: [Int32], positions: [Int32]? = nil, batch: Int, length: Int, tape: Tape) -> Tensor {
+    /// Token embeddings (`table`: the encoder's or the decoder's) × scale + positions (by default
+    /// 0 ..< L in each row), with dropout: (B, L, D).
+    func embed(ids: [Int32], positions: [Int32]? = nil, batch: Int, length: Int, table: Tensor, tape: Tape) -> Tensor {
         let positions = positions ?? (0..<batch).flatMap { _ in (0..<length).map(Int32.init) }
-        return tape.embedding(ids: ids, positions: positions, batch: batch, length: length, table: embedding,
+        return tape.embedding(ids: ids, positions: positions, batch: batch, length: length, table: table,
                               scale: embeddingScale, positionTable: positionTable, padId: Int32(config.padId),
                               dropout: config.dropout)
     }
@@ -51,7 +73,7 @@ public final class Transformer {
     /// Runs the encoder stack over a padded source batch.
     public func encode(_ source: SourceBatch, tape: Tape) -> EncoderOutput {
         precondition(source.length <= config.maxPositions, "source of \(source.length) positions; the model has \(config.maxPositions)")
-        var x = embed(ids: source.ids, batch: source.batch, length: source.length, tape: tape)
+        var x = embed(ids: source.ids, batch: source.batch, length: source.length, table: encoderEmbedding, tape: tape)
         var attention: [Tensor] = []
         for layer in encoderLayers {
             let (y, probabilities) = layer(x, keyPadding: source.keyPadding, tape: tape)
@@ -64,7 +86,7 @@ public final class Transformer {
     /// Runs the decoder stack over a whole target (B·T ids, starting with the decoder start token).
     public func decode(inputIds: [Int32], batch: Int, length: Int, encoderOutput: EncoderOutput, tape: Tape) -> DecoderOutput {
         precondition(length <= config.maxPositions, "target of \(length) positions; the model has \(config.maxPositions)")
-        var x = embed(ids: inputIds, batch: batch, length: length, tape: tape)
+        var x = embed(ids: inputIds, batch: batch, length: length, table: decoderEmbedding, tape: tape)
         var selfAttention: [Tensor] = [], crossAttention: [Tensor] = []
         for layer in decoderLayers {
             let (y, selfProbabilities, crossProbabilities) = layer(x, encoderOutput: encoderOutput, tape: tape)
@@ -75,19 +97,20 @@ public final class Transformer {
         return DecoderOutput(hidden: x, selfAttention: selfAttention, crossAttention: crossAttention)
     }
 
-    /// logits (…, V) = hidden · Eᵀ + final_logits_bias (the tied output projection, §3.4).
+    /// logits (…, Vt) = hidden · Wᵀ + final_logits_bias, W the output projection (the tied
+    /// embedding matrix in nmt's own models, §3.4).
     public func logits(_ hidden: Tensor, tape: Tape) -> Tensor {
-        tape.linear(hidden, weight: embedding, bias: finalLogitsBias)
+        tape.linear(hidden, weight: outputProjection, bias: finalLogitsBias)
     }
 
     /// Label-smoothed cross-entropy of the logits of `hidden` (B, T, D) against `labels` (B·T), pad
     /// ignored: `loss(logits: logits(hidden))` without holding all (B, T, V) logits (training uses this).
     public func loss(hidden: Tensor, labels: [Int32], smoothing: Float, tape: Tape) -> Tensor {
-        tape.projectedCrossEntropy(hidden, weight: embedding, bias: finalLogitsBias, labels: labels,
+        tape.projectedCrossEntropy(hidden, weight: outputProjection, bias: finalLogitsBias, labels: labels,
                                    ignoreLabel: Int32(config.padId), smoothing: smoothing)
     }
 
-    /// Label-smoothed cross-entropy of `logits` (B, T, V) against `labels` (B·T), pad ignored.
+    /// Label-smoothed cross-entropy of `logits` (B, T, Vt) against `labels` (B·T), pad ignored.
     public func loss(logits: Tensor, labels: [Int32], smoothing: Float, tape: Tape) -> Tensor {
         tape.crossEntropy(logits, labels: labels, ignoreLabel: Int32(config.padId), smoothing: smoothing)
     }

@@ -25,6 +25,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// resumed with another number of ranks finishes the epoch with these.
     public var epochBatchTokens: Int?
     public var epochBatchSentences: Int?
+    /// The warm-up the run settled on at its start (`TrainingRun.warmup(plannedSteps:settled:)`);
+    /// nil in checkpoints written before warm-up could be chosen for the run.
+    public var warmup: Int?
 
     public init(seed: UInt64, dropoutGenerator: SeededGenerator) {
         self.seed = seed
@@ -60,7 +63,7 @@ public enum Checkpoint {
     /// When a write fails (a full disk, a file-size limit), the temporary directory is removed,
     /// the older checkpoints stay, and the error names the checkpoint and the file that failed.
     @discardableResult
-    public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, in root: URL, keep: Int = 1) throws -> URL {
+    public static func save(model: Transformer, adam: Adam, state: TrainingState, tokenizer: TokenizerFiles, in root: URL, keep: Int = 1) throws -> URL {
         precondition(keep >= 1, "a checkpoint save keeps at least the new checkpoint")
         let manager = FileManager.default
         do { try manager.createDirectory(at: root, withIntermediateDirectories: true) } catch {
@@ -74,7 +77,7 @@ public enum Checkpoint {
         let temporary = root.appendingPathComponent(".\(name).tmp")
         try? manager.removeItem(at: temporary)
         do {
-            try writeFiles(model: model, adam: adam, state: state, tokenizerJSON: tokenizerJSON, into: temporary)
+            try writeFiles(model: model, adam: adam, state: state, tokenizer: tokenizer, into: temporary)
             guard rename(temporary.path, final.path) == 0 else {
                 throw ModelError("\(final.path): cannot rename \(temporary.lastPathComponent) into place (\(String(cString: strerror(errno))))")
             }
@@ -97,8 +100,8 @@ public enum Checkpoint {
     }
 
     /// The files of a checkpoint, written into `directory` and synced to disk.
-    private static func writeFiles(model: Transformer, adam: Adam, state: TrainingState, tokenizerJSON: Data, into directory: URL) throws {
-        try ModelDirectory.save(model, to: directory, tokenizerJSON: tokenizerJSON)
+    private static func writeFiles(model: Transformer, adam: Adam, state: TrainingState, tokenizer: TokenizerFiles, into directory: URL) throws {
+        try ModelDirectory.save(model, to: directory, tokenizerFiles: tokenizer)
         TestHook.pauseInCheckpointWrite(directory)
         var moments = SafeTensorsWriter(metadata: ["step": String(adam.step)])
         moments.add("adam.first_moment", shape: [adam.count], values: UnsafeBufferPointer(start: adam.firstMoment, count: adam.count))
@@ -123,7 +126,8 @@ public enum Checkpoint {
         public let adamStep: Int
         public let firstMoment: [Float]
         public let secondMoment: [Float]
-        public let tokenizerJSON: Data
+        /// tokenizer.json, or an OPUS-MT folder's tokenizer files.
+        public let tokenizer: TokenizerFiles
     }
 
     public static func load(_ directory: URL) throws -> Loaded {
@@ -145,9 +149,8 @@ public enum Checkpoint {
               let adamStep = moments.metadata["step"].flatMap(Int.init) else {
             throw ModelError("\(optimizerURL.path): moments do not fit the model's \(model.parameters.count) parameters")
         }
-        let tokenizerJSON = try Data(contentsOf: directory.appendingPathComponent(ModelDirectory.tokenizerFile))
         return Loaded(model: model, state: state, adamStep: adamStep, firstMoment: first, secondMoment: second,
-                      tokenizerJSON: tokenizerJSON)
+                      tokenizer: try TokenizerFiles(directory: directory))
     }
 
     /// Checkpoint directories under `root` whose name is final (not a temporary one).

@@ -15,8 +15,11 @@ public enum CheckpointAveraging {
     public struct Result {
         /// The mean model; its config (dropout rates included) is the last input's.
         public let model: Transformer
-        /// The tokenizer.json all inputs share, byte for byte.
-        public let tokenizerJSON: Data
+        /// The tokenizer files all inputs share, byte for byte (tokenizer.json, or an OPUS-MT
+        /// folder's SentencePiece files and vocabularies).
+        public let tokenizer: TokenizerFiles
+        /// Their tokenizer.json, for nmt's own models.
+        public var tokenizerJSON: Data? { tokenizer.files.first { $0.name == ModelDirectory.tokenizerFile }?.data }
         public let count: Int
     }
 
@@ -25,6 +28,9 @@ public enum CheckpointAveraging {
     static func architecture(_ config: ModelConfig) -> KeyValuePairs<String, String> {
         [
             "vocab_size": String(config.vocabularySize),
+            "decoder_vocab_size": String(config.targetVocabularySize),
+            "share_encoder_decoder_embeddings": String(config.sharesEmbeddings),
+            "tie_word_embeddings": String(config.tiesOutputProjection),
             "d_model": String(config.modelWidth),
             "encoder_layers": String(config.encoderLayers),
             "decoder_layers": String(config.decoderLayers),
@@ -57,27 +63,24 @@ public enum CheckpointAveraging {
             throw ModelError("averaging needs at least 2 models, got \(directories.count)")
         }
         var sum: [Double] = []
-        var reference: (url: URL, config: ModelConfig, tokenizerJSON: Data)? = nil
+        var reference: (url: URL, config: ModelConfig, tokenizer: TokenizerFiles)? = nil
         var lastConfig: ModelConfig? = nil
         for directory in directories {
             let model = try ModelDirectory.loadModel(from: directory)
             let tokenizerURL = directory.appendingPathComponent(ModelDirectory.tokenizerFile)
-            guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
+            guard ModelDirectory.hasMarianTokenizer(directory) || FileManager.default.fileExists(atPath: tokenizerURL.path) else {
                 throw ModelError("\(tokenizerURL.path): missing from the model directory")
             }
-            let tokenizerJSON: Data
-            do { tokenizerJSON = try Data(contentsOf: tokenizerURL) } catch {
-                throw ModelError("\(tokenizerURL.path): cannot read (\(FileError.reason(for: error)))")
-            }
+            let tokenizer = try TokenizerFiles(directory: directory)
             if let reference {
                 if let difference = firstDifference(reference.config, model.config) {
                     throw ModelError("\(reference.url.path) and \(directory.path) differ in \(ModelDirectory.configFile)'s \(difference.key) (\(difference.first) vs \(difference.second))")
                 }
-                if tokenizerJSON != reference.tokenizerJSON {
-                    throw ModelError("\(reference.url.path) and \(directory.path) differ in \(ModelDirectory.tokenizerFile) (\(describeDifference(reference.tokenizerJSON, tokenizerJSON)))")
+                if let difference = firstDifference(reference.tokenizer, tokenizer) {
+                    throw ModelError("\(reference.url.path) and \(directory.path) differ in \(difference)")
                 }
             } else {
-                reference = (directory, model.config, tokenizerJSON)
+                reference = (directory, model.config, tokenizer)
                 sum = [Double](repeating: 0, count: model.parameters.count)
             }
             // The same architecture gives the same flat layout, so the buffers add position by position.
@@ -91,7 +94,19 @@ public enum CheckpointAveraging {
         let mean = Transformer(config: lastConfig!)
         let count = Double(directories.count)
         for index in sum.indices { mean.parameters.values[index] = Float(sum[index] / count) }
-        return Result(model: mean, tokenizerJSON: reference!.tokenizerJSON, count: directories.count)
+        return Result(model: mean, tokenizer: reference!.tokenizer, count: directories.count)
+    }
+
+    /// The first tokenizer file two inputs do not share byte for byte, and where it differs.
+    static func firstDifference(_ a: TokenizerFiles, _ b: TokenizerFiles) -> String? {
+        let names = a.files.map(\.name), otherNames = b.files.map(\.name)
+        if names != otherNames {
+            return "their tokenizer files (\(names.joined(separator: ", ")) vs \(otherNames.joined(separator: ", ")))"
+        }
+        for (left, right) in zip(a.files, b.files) where left.data != right.data {
+            return "\(left.name) (\(describeDifference(left.data, right.data)))"
+        }
+        return nil
     }
 
     /// The `count` newest complete checkpoints of a run, oldest first: those under

@@ -7,7 +7,7 @@ import Tensor
 final class Checkpointer {
     private let model: Transformer
     private let adam: Adam
-    private let tokenizerJSON: Data
+    private let tokenizer: TokenizerFiles
     private let output: URL
     private let checkpointDirectory: URL
     private let policy: TrainingRun.CheckpointPolicy
@@ -18,11 +18,11 @@ final class Checkpointer {
     /// The step of the last checkpoint written.
     private var savedStep: Int?
 
-    init(model: Transformer, adam: Adam, tokenizerJSON: Data, output: URL, checkpointDirectory: URL,
+    init(model: Transformer, adam: Adam, tokenizer: TokenizerFiles, output: URL, checkpointDirectory: URL,
          policy: TrainingRun.CheckpointPolicy, group: TrainingGroup, reporter: TrainingReporter, validating: Bool) {
         self.model = model
         self.adam = adam
-        self.tokenizerJSON = tokenizerJSON
+        self.tokenizer = tokenizer
         self.output = output
         self.checkpointDirectory = checkpointDirectory
         self.policy = policy
@@ -40,7 +40,7 @@ final class Checkpointer {
     func save(_ state: TrainingState) throws {
         guard savedStep != state.step else { return }
         if group.isFirst {
-            let url = try Checkpoint.save(model: model, adam: adam, state: state, tokenizerJSON: tokenizerJSON,
+            let url = try Checkpoint.save(model: model, adam: adam, state: state, tokenizer: tokenizer,
                                           in: checkpointDirectory, keep: policy.keepCheckpoints)
             // Until a validation says otherwise, the newest model is the best known.
             if !validating || state.bestStep == nil { try saveBest() }
@@ -53,7 +53,7 @@ final class Checkpointer {
 
     /// Writes the current model to the run's output as a model directory.
     func saveBest() throws {
-        try ModelDirectory.save(model, to: output, tokenizerJSON: tokenizerJSON)
+        try ModelDirectory.save(model, to: output, tokenizerFiles: tokenizer)
     }
 
     /// Ends the job when the ranks hold different parameters: they would train different models
@@ -87,9 +87,13 @@ struct BatchPlan {
 
     /// The updates a run makes: from --max-steps, or the epochs × an epoch's batches.
     func plannedSteps(seed: UInt64, optimization: TrainingRun.Optimization) -> Int {
-        let byEpochs = batcher.batches(epoch: 0, seed: seed).count * optimization.epochs
+        let (product, overflow) = batchesPerEpoch(seed: seed).multipliedReportingOverflow(by: optimization.epochLimit)
+        let byEpochs = overflow ? Int.max : product
         return optimization.maxSteps.map { min($0, byEpochs) } ?? byEpochs
     }
+
+    /// The batches of an epoch at this batch size.
+    func batchesPerEpoch(seed: UInt64) -> Int { batcher.batches(epoch: 0, seed: seed).count }
 
     /// The batches of `state.epoch` not yet trained on. An epoch keeps the batch size it started
     /// with: a run resumed with another number of ranks finishes it with its batches, so no pair

@@ -17,19 +17,18 @@ extension Transformer {
                 values.update(repeating: 0)
             }
         }
-        padEmbeddingRow.update(repeating: 0)
+        for row in padRows(of: parameters.values) { row.update(repeating: 0) }
     }
 
-    /// The pad token's row of the shared embedding (D values): zero, and never trained.
-    var padEmbeddingRow: UnsafeMutableBufferPointer<Float> {
+    /// The pad token's row (D values) of each embedding matrix and of the output projection, in
+    /// `buffer` (the parameters' values or their gradients). The pad token is not a word: its
+    /// rows get gradient only through the output projection's softmax, and the trainer never
+    /// changes them (formats.md) — zero in nmt's own models, as stored in models made elsewhere.
+    func padRows(of buffer: UnsafeMutablePointer<Float>) -> [UnsafeMutableBufferPointer<Float>] {
+        let names = Transformer.embeddingNames(config: config)
         let D = config.modelWidth
-        return UnsafeMutableBufferPointer(start: parameters.valueBuffer("model.shared.weight").baseAddress! + config.padId * D, count: D)
-    }
-
-    /// The gradient of the pad row, which the tied output projection fills and the trainer clears.
-    var padEmbeddingGradient: UnsafeMutableBufferPointer<Float> {
-        let entry = parameters.entry("model.shared.weight")!
-        return UnsafeMutableBufferPointer(start: parameters.gradients + entry.offset + config.padId * config.modelWidth,
-                                          count: config.modelWidth)
+        return Set([names.encoder, names.decoder, names.output]).sorted().map { name in
+            UnsafeMutableBufferPointer(start: buffer + parameters.entry(name)!.offset + config.padId * D, count: D)
+        }
     }
 }

@@ -27,8 +27,9 @@ public final class Trainer {
 
     public let run: TrainingRun
     public let model: Transformer
-    public let tokenizer: Tokenizer
-    public let tokenizerJSON: Data
+    public let tokenizer: any TranslationTokenizer
+    /// What the tokenizer was read from, saved with every model the run writes.
+    public let tokenizerFiles: TokenizerFiles
     public let updater: ParameterUpdater
     /// Where the best model goes (a model directory), with `checkpoints/` and `training-log.jsonl` inside.
     public let output: URL
@@ -44,6 +45,11 @@ public final class Trainer {
     /// Asked between updates; true stops training after saving a checkpoint.
     let shouldStop: () -> Bool
 
+    /// What a run writes into its output folder: the best model's files, the log and the
+    /// checkpoints folder (the command adds the run's declaration).
+    public static let outputEntries = [ModelDirectory.configFile, ModelDirectory.weightsFile, ModelDirectory.tokenizerFile,
+                                       ModelDirectory.generationConfigFile, TrainingLog.fileName, Checkpoint.folderName]
+
     public var checkpointDirectory: URL { output.appendingPathComponent(Checkpoint.folderName) }
     public var logURL: URL { output.appendingPathComponent(TrainingLog.fileName) }
 
@@ -56,8 +62,30 @@ public final class Trainer {
         model.initializeForTraining(generator: &generator)
         // Dropout draws from a stream of its own, so changing the model's size does not shift it.
         let dropout = SeededGenerator(seed: seed ^ 0x5EED_D80F_0000_0001)
-        try self.init(run: run, model: model, tokenizer: tokenizer, output: output, state: TrainingState(seed: seed, dropoutGenerator: dropout),
+        try self.init(run: run, model: model, tokenizer: tokenizer, tokenizerFiles: TokenizerFiles(tokenizerJSON: tokenizer.jsonData()),
+                      output: output, state: TrainingState(seed: seed, dropoutGenerator: dropout),
                       group: group, onEvent: onEvent, shouldStop: shouldStop)
+    }
+
+    /// A new run that fine-tunes a pretrained model directory (nmt's own, or an OPUS-MT folder):
+    /// its config, weights and tokenizer, with the run's dropout rates where it gives them. The
+    /// models it saves are folders of the same kind, with the same tokenizer files.
+    public convenience init(fineTuning directory: URL, run: TrainingRun, output: URL, group: TrainingGroup = SingleProcess(),
+                            onEvent: @escaping (TrainingEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) throws {
+        let pretrained = try ModelDirectory.loadModel(from: directory)
+        var config = pretrained.config
+        if let rate = run.model.dropout { config.dropout = rate }
+        if let rate = run.model.attentionDropout { config.attentionDropout = rate }
+        if let rate = run.model.activationDropout { config.activationDropout = rate }
+        try config.validate(source: "--dropout")
+        // The layers read their dropout rates when built: a model of the new config, the same weights.
+        let model = Transformer(config: config)
+        model.parameters.values.update(from: pretrained.parameters.values, count: model.parameters.count)
+        let seed = run.optimization.seed
+        let dropout = SeededGenerator(seed: seed ^ 0x5EED_D80F_0000_0001)
+        try self.init(run: run, model: model, tokenizer: try ModelDirectory.loadTokenizer(from: directory),
+                      tokenizerFiles: try TokenizerFiles(directory: directory), output: output,
+                      state: TrainingState(seed: seed, dropoutGenerator: dropout), group: group, onEvent: onEvent, shouldStop: shouldStop)
     }
 
     /// Continues from a checkpoint directory (or the newest complete checkpoint under a training
@@ -70,26 +98,23 @@ public final class Trainer {
             throw ModelError("\(location.path): no complete checkpoint (a directory with \(Checkpoint.stateFile))")
         }
         let loaded = try Checkpoint.load(directory)
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer(jsonData: loaded.tokenizerJSON, source: directory.appendingPathComponent(ModelDirectory.tokenizerFile).path) } catch let error as TokenizerError {
-            throw ModelError(error.description)
-        }
+        let tokenizer = try ModelDirectory.loadTokenizer(from: directory)
         var run = run
         run.optimization.seed = loaded.state.seed
-        let trainer = try Trainer(run: run, model: loaded.model, tokenizer: tokenizer, output: output, state: loaded.state,
+        let trainer = try Trainer(run: run, model: loaded.model, tokenizer: tokenizer, tokenizerFiles: loaded.tokenizer, output: output, state: loaded.state,
                                   group: group, onEvent: onEvent, shouldStop: shouldStop)
         trainer.updater.adam.restore(step: loaded.adamStep, firstMoment: loaded.firstMoment, secondMoment: loaded.secondMoment)
         trainer.resumedFrom = directory
         return trainer
     }
 
-    init(run: TrainingRun, model: Transformer, tokenizer: Tokenizer, output: URL, state: TrainingState,
+    init(run: TrainingRun, model: Transformer, tokenizer: any TranslationTokenizer, tokenizerFiles: TokenizerFiles, output: URL, state: TrainingState,
          group: TrainingGroup, onEvent: @escaping (TrainingEvent) -> Void, shouldStop: @escaping () -> Bool) throws {
         try model.config.checkAgreement(with: tokenizer)
         self.run = run
         self.model = model
         self.tokenizer = tokenizer
-        tokenizerJSON = try tokenizer.jsonData()
+        self.tokenizerFiles = tokenizerFiles
         self.output = output
         self.state = state
         self.group = group
@@ -97,7 +122,8 @@ public final class Trainer {
         self.shouldStop = shouldStop
         // The cool-down's end is known once the data is batched (`train`); until then, none.
         let optimization = run.optimization
-        updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: run.schedule.learningRate, warmup: run.schedule.warmup),
+        // The warm-up, like the cool-down, may depend on the planned updates: set in `train`.
+        updater = ParameterUpdater(model: model, schedule: LearningRateSchedule(peak: run.peakLearningRate, warmup: run.schedule.warmup ?? 1),
                                    clipNorm: optimization.clipNorm > 0 ? optimization.clipNorm : nil,
                                    labelSmoothing: optimization.labelSmoothing)
     }
@@ -111,24 +137,25 @@ public final class Trainer {
         if !plan.batcher.oversizedPairs.isEmpty {
             reporter.report(.message("\(plan.batcher.oversizedPairs.count) pairs do not fit the token budget of \(plan.batchTokens) and are left out"))
         }
-        let checkpointer = Checkpointer(model: model, adam: updater.adam, tokenizerJSON: tokenizerJSON, output: output,
+        let checkpointer = Checkpointer(model: model, adam: updater.adam, tokenizer: tokenizerFiles, output: output,
                                         checkpointDirectory: checkpointDirectory, policy: run.checkpoints, group: group,
                                         reporter: reporter, validating: (validation?.count ?? 0) > 0)
         let validator = Validator(data: validation, run: run, model: model, tokenizer: tokenizer, group: group,
                                   checkpointer: checkpointer, reporter: reporter)
         // Every rank must start from the same parameters (a resumed checkpoint read on each node).
         try checkpointer.checkRanksAgree(when: "at the start")
-        let lastStep = plan.plannedSteps(seed: state.seed, optimization: run.optimization)
-        updater.schedule = run.learningRateSchedule(lastStep: lastStep)
-        if let coolDown = updater.schedule.coolDown {
-            reporter.report(.message("the learning rate cools down linearly to zero over updates \(max(1, lastStep - coolDown.updates + 1))–\(lastStep)"))
+        guard plan.batchesPerEpoch(seed: state.seed) > 0 else {
+            throw ModelError("no training pair fits a batch of \(plan.batchTokens) tokens; raise --batch-tokens")
         }
+        let lastStep = plan.plannedSteps(seed: state.seed, optimization: run.optimization)
+        settleSchedule(lastStep: lastStep, reporter: reporter)
         var meter = ProgressMeter(plannedSteps: lastStep, startStep: state.step)
         func reportProgress(epoch: Int) {
             if meter.hasUnreported { reporter.report(.progress(meter.report(step: state.step, epoch: epoch))) }
         }
 
-        while state.epoch < run.optimization.epochs {
+        let epochs = run.optimization.epochLimit
+        while state.epoch < epochs {
             for indices in plan.remainingBatches(of: &state, note: { reporter.report(.message($0)) }) {
                 if let maxSteps = run.optimization.maxSteps, state.step >= maxSteps {
                     reportProgress(epoch: state.epoch)
@@ -153,13 +180,31 @@ public final class Trainer {
             state.epoch += 1
             state.batchInEpoch = 0
             reportProgress(epoch: state.epoch - 1)
-            let stopEarly = try validator.validate(&state, epoch: state.epoch - 1)
+            let stopEarly = try validator.validateAtEndOf(epoch: state.epoch - 1, isLast: state.epoch == epochs, &state)
             try checkpointer.save(state)
             if stopEarly { return .earlyStopped }
             if group.any(shouldStop()) { return .interrupted }
         }
         try checkpointer.save(state)
         return .finished
+    }
+
+    /// Sets the learning-rate curve of a run ending at update `lastStep`, and says what a user
+    /// would not guess: the warm-up nmt chose, a run that ends before its warm-up does, a cool-down.
+    private func settleSchedule(lastStep: Int, reporter: TrainingReporter) {
+        let warmup = run.warmup(plannedSteps: lastStep, settled: state.warmup)
+        updater.schedule = run.learningRateSchedule(lastStep: lastStep, warmup: warmup)
+        if run.schedule.warmup == nil && state.warmup == nil {
+            reporter.report(.message("warm-up: \(warmup) updates, a tenth of the \(lastStep) planned (at most \(TrainingRun.maximumAutomaticWarmup); --warmup sets it)"))
+        }
+        // Kept with every checkpoint: resumed with more epochs, the run keeps its curve.
+        state.warmup = warmup
+        if lastStep < warmup {
+            reporter.report(.message("warning: the run ends at update \(lastStep), before its warm-up of \(warmup) updates does: the learning rate never reaches its peak of \(run.peakLearningRate) (lower --warmup)"))
+        }
+        if let coolDown = updater.schedule.coolDown {
+            reporter.report(.message("the learning rate cools down linearly to zero over updates \(max(1, lastStep - coolDown.updates + 1))–\(lastStep)"))
+        }
     }
 
     /// One update on the batch `indices` of `data` (this rank's share of it); the state moves on

@@ -48,42 +48,56 @@ public struct TrainingCurves: Equatable {
         }
     }
 
-    /// Two stacked panels, 720 × 520 pixels, and a shorter third for the learning rate.
+    /// Two stacked panels, 720 × 520 pixels, and a shorter third for the learning rate. Each axis
+    /// is marked at round values (steps of 1, 2 or 5 × a power of ten) with faint grid lines; the
+    /// loss axis spans the losses only (from 0 it would squash a run's last, most telling part
+    /// into a few pixels), the scores and the rate start at 0.
     public func svg(title: String) -> String {
         let width = 720.0, panelHeight = 220.0, rateHeight = 100.0, left = 60.0, right = 120.0, top = 40.0, gap = 50.0
         let allSteps = (trainingLoss + validationLoss + bleu + chrf + learningRate).map(\.step)
-        let maxStep = Double(max(allSteps.max() ?? 1, 1))
+        let lastStep = max(allSteps.max() ?? 1, 1)
+        // Whole updates only: a run of 3 is marked 0, 1, 2, 3, not every 0.5.
+        let stepAxis = Axis(low: 0, high: Double(lastStep), marks: min(6, lastStep))
+        let plotWidth = width - left - right
+        func x(_ step: Double) -> Double { left + (step - stepAxis.low) / (stepAxis.high - stepAxis.low) * plotWidth }
         var body = ""
         func panel(_ y0: Double, _ label: String, _ series: [(name: String, color: String, points: [Point])],
-                   height panelHeight: Double = panelHeight) {
+                   height panelHeight: Double = panelHeight, fromZero: Bool = true) {
             let values = series.flatMap { $0.points.map(\.value) }
-            let low = min(values.min() ?? 0, 0), high = max(values.max() ?? 1, low + 1e-9)
-            let plotWidth = width - left - right
-            func x(_ step: Int) -> Double { left + Double(step) / maxStep * plotWidth }
-            func y(_ value: Double) -> Double { y0 + panelHeight - (value - low) / (high - low) * panelHeight }
+            let axis = Axis(low: fromZero ? min(values.min() ?? 0, 0) : values.min() ?? 0, high: values.max() ?? 1,
+                            marks: panelHeight > 150 ? 5 : 3)
+            func y(_ value: Double) -> Double { y0 + panelHeight - (value - axis.low) / (axis.high - axis.low) * panelHeight }
+            for mark in axis.values {
+                body += String(format: "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", left, y(mark), left + plotWidth, y(mark))
+                body += String(format: "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 8, y(mark) + 4, axis.label(mark))
+            }
+            for mark in stepAxis.values {
+                body += String(format: "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x(mark), y0, x(mark), y0 + panelHeight)
+            }
             body += "  <rect x=\"\(left)\" y=\"\(y0)\" width=\"\(plotWidth)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"#999\"/>\n"
-            body += "  <text x=\"\(left - 8)\" y=\"\(y0 + 4)\" text-anchor=\"end\">\(Self.number(high))</text>\n"
-            body += "  <text x=\"\(left - 8)\" y=\"\(y0 + panelHeight + 4)\" text-anchor=\"end\">\(Self.number(low))</text>\n"
             body += "  <text x=\"\(left)\" y=\"\(y0 - 8)\">\(label)</text>\n"
             for (index, line) in series.enumerated() where !line.points.isEmpty {
-                let coordinates = line.points.map { String(format: "%.1f,%.1f", x($0.step), y($0.value)) }.joined(separator: " ")
+                let coordinates = line.points.map { String(format: "%.1f,%.1f", x(Double($0.step)), y($0.value)) }.joined(separator: " ")
                 body += "  <polyline class=\"\(line.name)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(coordinates)\"/>\n"
                 for point in line.points where line.points.count <= 60 {
-                    body += String(format: "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>\n", x(point.step), y(point.value), line.color)
+                    body += String(format: "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>\n", x(Double(point.step)), y(point.value), line.color)
                 }
                 let ly = y0 + 16 + Double(index) * 18
                 body += "  <text x=\"\(width - right + 12)\" y=\"\(ly)\" fill=\"\(line.color)\">\(line.name.replacingOccurrences(of: "-", with: " "))</text>\n"
             }
         }
-        panel(top, "loss (label-smoothed cross-entropy)", [("training-loss", "#1f77b4", trainingLoss), ("validation-loss", "#d62728", validationLoss)])
+        panel(top, "loss (label-smoothed cross-entropy)", [("training-loss", "#1f77b4", trainingLoss), ("validation-loss", "#d62728", validationLoss)],
+              fromZero: false)
         panel(top + panelHeight + gap, "validation BLEU and chrF", [("BLEU", "#2ca02c", bleu), ("chrF", "#9467bd", chrf)])
         var bottom = top + 2 * panelHeight + gap
         if !learningRate.isEmpty {
             panel(bottom + gap, "learning rate", [("learning-rate", "#ff7f0e", learningRate)], height: rateHeight)
             bottom += gap + rateHeight
         }
-        body += "  <text x=\"\(left)\" y=\"\(bottom + 20)\">0</text>\n"
-        body += "  <text x=\"\(width - right)\" y=\"\(bottom + 20)\" text-anchor=\"end\">\(Int(maxStep)) updates</text>\n"
+        for mark in stepAxis.values {
+            body += String(format: "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x(mark), bottom + 20, stepAxis.label(mark))
+        }
+        body += "  <text x=\"\(width - right + 12)\" y=\"\(bottom + 20)\">updates</text>\n"
         let escapedTitle = title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         return """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -94,10 +108,35 @@ public struct TrainingCurves: Equatable {
             """
     }
 
-    private static func number(_ value: Double) -> String {
-        // Learning rates are 1e-5…1e-3: fixed point would show them all as 0.00.
-        if value != 0 && abs(value) < 0.01 { return String(format: "%.1e", value) }
-        return String(format: abs(value) >= 100 ? "%.0f" : "%.2f", value)
+    /// A plot axis over [low, high] widened to round values, marked every `step`: 1, 2 or 5 times
+    /// a power of ten, chosen so that about `marks` intervals cover the data.
+    struct Axis {
+        let low: Double, high: Double, step: Double
+
+        init(low: Double, high: Double, marks: Int) {
+            let span = high > low ? high - low : max(abs(high), 1) * 0.1
+            let rough = span / Double(marks)
+            let power = pow(10, (log10(rough)).rounded(.down))
+            step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough * 0.999 } ?? 10 * power
+            let low = (low / step).rounded(.down) * step
+            var high = (high / step).rounded(.up) * step
+            if high <= low { high = low + step }
+            (self.low, self.high) = (low, high)
+        }
+
+        /// The marked values, low to high.
+        var values: [Double] {
+            let count = Int(((high - low) / step).rounded())
+            return (0...count).map { low + Double($0) * step }
+        }
+
+        /// A mark as text, with the decimals its step needs (scientific below 0.01: rates).
+        func label(_ value: Double) -> String {
+            if abs(value) < step / 2 { return "0" }
+            if step < 0.01 { return String(format: "%.1e", value) }
+            let decimals = max(0, Int((-log10(step)).rounded(.up)))
+            return String(format: "%.\(decimals)f", value)
+        }
     }
 }
 

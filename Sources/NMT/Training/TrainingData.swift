@@ -11,11 +11,11 @@ public struct TrainingData: Sendable {
     /// Pairs left out because the source or target (with EOS) is longer than `maxLength`: line numbers.
     public let tooLongLines: [Int]
 
-    public init(corpus: ParallelCorpus, tokenizer: Tokenizer, maxLength: Int) {
+    public init(corpus: ParallelCorpus, tokenizer: any TranslationTokenizer, maxLength: Int) {
         var sources: [[Int]] = [], targets: [[Int]] = [], pairs: [SentencePair] = [], tooLong: [Int] = []
         for pair in corpus.pairs {
-            let source = tokenizer.encode(pair.source) + [tokenizer.eosId]
-            let target = tokenizer.encode(pair.target) + [tokenizer.eosId]
+            let source = tokenizer.encodeSource(pair.source)
+            let target = tokenizer.encodeTarget(pair.target)
             guard source.count <= maxLength && target.count <= maxLength else {
                 tooLong.append(pair.line)
                 continue

@@ -77,9 +77,9 @@ public final class ParameterUpdater {
         let parameters = model.parameters
         parameters.zeroGradients()
         if let tape, let lossTensor { tape.backward(from: lossTensor) }
-        // The pad row is not a word: it gets gradient only through the tied output projection,
-        // and must stay zero (formats.md).
-        model.padEmbeddingGradient.update(repeating: 0)
+        // The pad rows are not words: they get gradient only through the output projection,
+        // and never change (formats.md).
+        for row in model.padRows(of: parameters.gradients) { row.update(repeating: 0) }
         var reductionSeconds = 0.0
         if group.isDistributed {
             if shareTokens != batchTargetTokens {

@@ -34,7 +34,7 @@ public enum Validation {
     /// Validates `model` on `data` as `run` says: the loss through batches of the run's size
     /// (label smoothing included), greedy translations of at most `maxTranslationLength` tokens,
     /// BLEU and chrF lowercased with `lowercase`.
-    public static func run(model: Transformer, tokenizer: Tokenizer, data: TrainingData, run: TrainingRun) throws -> ValidationResult {
+    public static func run(model: Transformer, tokenizer: any TranslationTokenizer, data: TrainingData, run: TrainingRun) throws -> ValidationResult {
         let config = model.config
         let batcher = Batcher(sources: data.sources, targets: data.targets, tokenBudget: run.optimization.batchTokens,
                               maxSentences: run.optimization.maxSentences)
@@ -65,14 +65,14 @@ final class Validator {
     private let data: TrainingData?
     private let run: TrainingRun
     private let model: Transformer
-    private let tokenizer: Tokenizer
+    private let tokenizer: any TranslationTokenizer
     private let group: TrainingGroup
     private let checkpointer: Checkpointer
     private let reporter: TrainingReporter
     /// The step of the last validation.
     private var validatedStep: Int?
 
-    init(data: TrainingData?, run: TrainingRun, model: Transformer, tokenizer: Tokenizer, group: TrainingGroup,
+    init(data: TrainingData?, run: TrainingRun, model: Transformer, tokenizer: any TranslationTokenizer, group: TrainingGroup,
          checkpointer: Checkpointer, reporter: TrainingReporter) {
         self.data = (data?.count ?? 0) > 0 ? data : nil
         self.run = run
@@ -93,8 +93,17 @@ final class Validator {
     }
 
     /// Validates unless this step already was (the last updates count for the best model too).
-    func validateUnlessDone(_ state: inout TrainingState) throws -> Bool {
-        validatedStep == state.step ? false : try validate(&state)
+    func validateUnlessDone(_ state: inout TrainingState, epoch: Int? = nil) throws -> Bool {
+        validatedStep == state.step ? false : try validate(&state, epoch: epoch)
+    }
+
+    /// At the end of `epoch`: validates, unless --validate-every sets the pace — then only the
+    /// run's last epoch ends with a validation, so its last updates count for the best model too.
+    func validateAtEndOf(epoch: Int, isLast: Bool, _ state: inout TrainingState) throws -> Bool {
+        guard run.validation.validateEvery == nil else {
+            return isLast ? try validateUnlessDone(&state, epoch: epoch) : false
+        }
+        return try validate(&state, epoch: epoch)
     }
 
     /// Validates during `state.epoch` (or at its end, `epoch` being the one that ended); true

@@ -5,7 +5,9 @@ import Tensor
 
 /// `nmt bench decode`: sentences/s of greedy and beam search on a randomly initialised model of
 /// the benchmark shape, the workload of ../shared/bench/ct2_decode_ref.py: 256 sources of 18
-/// tokens (EOS last), exactly 20 output tokens forced, batch 64.
+/// tokens (EOS last), exactly 20 output tokens forced, batch 64. With `--model DIR` the same
+/// workload runs on a model directory instead (nmt's own, or an OPUS-MT folder with untied
+/// embeddings), so two models of one shape are timed on equal work whatever they would generate.
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
@@ -19,11 +21,14 @@ struct BenchDecode: ParsableCommand {
     @Option(help: "Output tokens forced per sentence.") var outputLength = 20
     @Option(help: "Sentences per batch.") var batchSize = 64
     @Option(help: "Beam sizes to measure, comma-separated.") var beams = "1,4"
+    @Option(help: ArgumentHelp("A model directory to time instead of a random model (the shape options are then unused).",
+                               valueName: "dir"))
+    var model: String?
     @OptionGroup var computation: ThreadOptions
 
     func run() throws {
         computation.configure()
-        let model = shape.randomModel(seed: 0)
+        let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0)).model } ?? shape.randomModel(seed: 0)
         var generator = SeededGenerator(seed: 1)
         let V = model.config.vocabularySize
         let sources = (0..<sentences).map { _ in
@@ -32,7 +37,10 @@ struct BenchDecode: ParsableCommand {
         let searcher = Generator(model: model)
         var figures: [BenchmarkFigure] = []
         for beam in beams.split(separator: ",").compactMap({ Int($0) }) {
-            let options = SearchOptions(beamSize: beam, maxNewTokens: outputLength, maxLengthFactor: nil, minNewTokens: outputLength)
+            // No repetition guard: a random model repeats itself, and the guard would end its
+            // hypotheses early; every sentence must decode exactly `outputLength` tokens.
+            let options = SearchOptions(beamSize: beam, maxNewTokens: outputLength, maxLengthFactor: nil, minNewTokens: outputLength,
+                                        repetitionGuard: nil)
             _ = searcher.generate(sources: Array(sources.prefix(8)), options: options)  // warm-up
             let seconds = medianSeconds(repeats: benchmark.repeats) {
                 for start in stride(from: 0, to: sources.count, by: batchSize) {
@@ -56,10 +64,11 @@ struct BenchmarkShape: ParsableArguments {
     @Option(help: "Feed-forward width F.") var feedForward = 1024
     @Option(help: "Encoder and decoder layers each.") var layers = 3
     @Option(help: "Vocabulary size V.") var vocabulary = 8000
+    @Option(help: "Feed-forward activation (OPUS-MT models use swish).") var activation: Activation = .relu
 
     var config: ModelConfig {
         ModelConfig(vocabularySize: vocabulary, modelWidth: modelWidth, encoderLayers: layers, decoderLayers: layers,
-                    heads: heads, feedForwardWidth: feedForward, activation: .relu, maxPositions: 512, dropout: 0.1)
+                    heads: heads, feedForwardWidth: feedForward, activation: activation, maxPositions: 512, dropout: 0.1)
     }
 
     /// Weights drawn as transformers initialises a fresh `MarianMTModel` (normal, std 0.02; layer
@@ -81,3 +90,5 @@ struct BenchmarkShape: ParsableArguments {
         return model
     }
 }
+
+extension Activation: ExpressibleByArgument {}

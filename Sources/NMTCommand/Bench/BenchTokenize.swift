@@ -26,7 +26,7 @@ struct BenchTokenize: ParsableCommand {
     @Option(help: "TSV corpus (src<TAB>tgt…).")
     var corpus = "../shared/corpora/tatoeba-eng-fra/train.tsv"
 
-    @Option(help: "The tokenizer.json to encode with (the peer encodes with the same file).")
+    @Option(help: "The tokenizer.json, or a SentencePiece .spm/.model, to encode with (the peer encodes with the same file).")
     var tokenizer = "vocab/tatoeba-en-fr-8k.json"
 
     @Option(help: "Vocabulary size to learn.")
@@ -52,7 +52,9 @@ struct BenchTokenize: ParsableCommand {
             figures.append(BenchmarkFigure(benchmark: "tokenize", metric: metric, value: value, unit: unit))
         }
 
-        if part != .learn {
+        if part != .learn, [".spm", ".model"].contains(where: tokenizer.hasSuffix) {
+            try encodeSentencePiece(lines, bytes: bytes).forEach { figure($0.metric, $0.value, $0.unit) }
+        } else if part != .learn {
             let url = URL(fileURLWithPath: tokenizer)
             // Loaded before timing: one fresh tokenizer (empty word cache) per repeat.
             var fresh = try (0..<options.repeats).map { _ in try Tokenizer(contentsOf: url) }
@@ -93,11 +95,11 @@ struct BenchTokenize: ParsableCommand {
         options.report(figures)
     }
 
-    /// Runs a peer script to completion and returns what it printed.
-    private func runPeer(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
+    /// Runs a peer script (in --peer-scripts, or at a path) to completion and returns what it printed.
+    func runPeer(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [URL(fileURLWithPath: peerScripts).appendingPathComponent(script).path] + arguments
+        process.arguments = [script.contains("/") ? script : URL(fileURLWithPath: peerScripts).appendingPathComponent(script).path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["RAYON_NUM_THREADS"] = "1"
         process.environment = environment
@@ -117,7 +119,7 @@ struct BenchTokenize: ParsableCommand {
     }
 
     /// The number just before `unit` on the line that starts with `label`.
-    private func number(in output: String, before unit: String, after label: String) throws -> Double {
+    func number(in output: String, before unit: String, after label: String) throws -> Double {
         for line in output.split(separator: "\n") where line.hasPrefix(label) {
             guard let end = line.range(of: unit) else { continue }
             let head = line[..<end.lowerBound]

@@ -43,6 +43,8 @@ struct ImageAttention: ParsableCommand {
     @Option(help: ArgumentHelp("Also draw the picture and the map to this SVG file.", valueName: "file"))
     var svg: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @OptionGroup var modelOptions: ImageModelOptions
     @OptionGroup var dataOptions: ImageDataOptions
 
@@ -71,6 +73,7 @@ struct ImageAttention: ParsableCommand {
     }
 
     func run() throws {
+        if let svg { try OutputLocation.checkFile(svg, option: "--svg", overwrite: replacing.overwrite) }
         let model = try modelOptions.loadModel()
         let config = model.config
         let input = try picture.load(data: dataOptions, rows: config.imageRows, columns: config.imageColumns)
@@ -95,7 +98,7 @@ struct ImageAttention: ParsableCommand {
             print("\(input.description): \(prediction)")
             print("")
             print("self-attention over the \(map.side)×\(map.side) map (a cell covers \(cellPixels) pixels): a row per query cell (r,c), a column per attended cell; each row sums to 1")
-            print(map.table(precision: precision, maxWidth: Terminal.columns), terminator: "")
+            print(map.table(precision: precision, maxWidth: Terminal.width), terminator: "")
             print("")
             print("\(gridCaption)\(queryPosition == nil ? "" : " (bracketed)"); * marks the strongest 3 above the uniform 1/\(map.positions):")
             // A trained layer often puts nearly all of a row on one cell; marking cells that get

@@ -32,6 +32,7 @@ struct ImageTrain: ParsableCommand {
     var halfPrecision = false
     @Option(help: "Train on the first N training images only (quick runs, tests).")
     var limit: Int?
+    @OptionGroup var replacing: OverwriteOption
 
     func validate() throws {
         for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize)] where value < 1 {
@@ -43,6 +44,7 @@ struct ImageTrain: ParsableCommand {
     }
 
     func run() throws {
+        try OutputLocation.checkModelDirectory(output, option: "--output", overwrite: replacing.overwrite)
         computation.configure()
         let directory = data.map { URL(fileURLWithPath: $0) } ?? FashionMNIST.defaultDirectory
         var training: ImageSet, test: ImageSet

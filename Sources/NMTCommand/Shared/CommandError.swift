@@ -1,3 +1,6 @@
+import Foundation
+import TextIO
+
 /// A failure while running a command, or an option value out of its range (--beam 0),
 /// reported as one line (`Error: …`) with exit code 1 — unlike `ValidationError`, which adds
 /// the usage text and is kept for missing or conflicting options, where the usage helps.
@@ -35,5 +38,18 @@ enum NegativeValues {
 
     static func isNegativeNumber(_ text: String) -> Bool {
         text.count > 1 && text.hasPrefix("-") && Double(text) != nil
+    }
+}
+
+extension CommandError {
+    /// `error` as a user should read it: nmt's own errors as they are, and a Foundation file error
+    /// that escaped its command's wording ("Error Domain=NSCocoaErrorDomain Code=516 …") as one
+    /// line in `FileError`'s words, naming the file when the error holds its path. Every command's
+    /// error passes through here (`NMTCommand.main`, and each rank of a distributed run).
+    static func plain(_ error: Error) -> Error {
+        let nsError = error as NSError
+        guard nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain else { return error }
+        let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+        return CommandError((path.map { "\($0): " } ?? "") + FileError.reason(for: error))
     }
 }

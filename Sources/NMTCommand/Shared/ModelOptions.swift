@@ -4,7 +4,7 @@ import NMT
 
 /// `--model` and `--threads`, shared by the commands that run a translation model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A model directory (config.json, model.safetensors, tokenizer.json). Default: the shipped English→French model.", valueName: "dir"))
+    @Option(help: ArgumentHelp("A model directory: nmt's own (config.json, model.safetensors, tokenizer.json) or a Hugging Face Marian / OPUS-MT folder (source.spm, target.spm, vocab.json; model.safetensors or pytorch_model.bin). Default: the shipped English→French model.", valueName: "dir"))
     var model: String?
 
     @OptionGroup var computation: ThreadOptions
@@ -31,7 +31,7 @@ enum ShippedModel {
     /// `.build/<triple>/release/`), that has one; then under the current directory.
     static func locate(_ relativePath: String = relativePath) -> URL? {
         var folders: [URL] = []
-        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+        if let executable = executableURL() {
             var folder = executable.deletingLastPathComponent()
             for _ in 0..<6 {
                 folders.append(folder)
@@ -41,6 +41,22 @@ enum ShippedModel {
         folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         return folders.map { $0.appendingPathComponent(relativePath) }
             .first { FileManager.default.fileExists(atPath: $0.appendingPathComponent(ModelDirectory.configFile).path) }
+    }
+
+    /// This executable's own path, links resolved. Not `Bundle.main`: Foundation traps when it
+    /// cannot read the folders above the executable (nmt run by another user than the checkout's).
+    static func executableURL() -> URL? {
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: target)
+        }
+        guard let first = CommandLine.arguments.first, first.contains("/") else { return nil }
+        return URL(fileURLWithPath: first).resolvingSymlinksInPath()
+    }
+
+    /// The `models/` folder the shipped models are found in, which nmt never writes
+    /// (`OutputLocation`); nil when none is found.
+    static var folder: URL? {
+        (locate() ?? locate("models/attentionnet-fashion"))?.deletingLastPathComponent()
     }
 
     /// The directory `--model` names, or the shipped model at `relativePath` when none is given.

@@ -14,8 +14,16 @@ enum Terminal {
         return .ansi
     }
 
-    /// The width of the terminal standard output is, or nil when it is not one (a file or a pipe
-    /// gets the whole table, one line a row).
+    /// The width text tables are cut to: the terminal's; else `COLUMNS` when set; else 80, as
+    /// `nmt walkthrough`'s. A table a row wide would be unreadable anywhere (the image attention
+    /// map's 49 columns made lines of 347 characters on a pipe); csv and json are whole.
+    static var width: Int {
+        if let columns { return columns }
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 0 { return columns }
+        return 80
+    }
+
+    /// The width of the terminal standard output is, or nil when it is not one.
     static var columns: Int? {
         guard isatty(STDOUT_FILENO) != 0 else { return nil }
         var size = winsize()

@@ -28,7 +28,7 @@ enum DistributedTraining {
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            group.abort("Error: rank \(group.rank) of \(group.size): " + NMTCommand.message(for: error))
+            group.abort("Error: rank \(group.rank) of \(group.size): " + NMTCommand.message(for: CommandError.plain(error)))
         }
     }
 

@@ -78,7 +78,12 @@ enum SavedRun {
             throw CommandError("\(source): not a JSON object with an \"arguments\" list of strings")
         }
         do {
-            return try TrainingRunOptions.parse(strings).applied(to: TrainingRun())
+            var run = try TrainingRunOptions.parse(strings).applied(to: TrainingRun())
+            // What the nmt that saved it took for an option left out, where the default changed since.
+            if run.optimization.epochs == nil { run.optimization.epochs = 10 }
+            if run.schedule.learningRate == nil { run.schedule.learningRate = 5e-4 }
+            if run.schedule.warmup == nil { run.schedule.warmup = 4000 }
+            return run
         } catch {
             throw CommandError("\(source): the saved arguments do not parse: \(TrainingRunOptions.message(for: error))")
         }

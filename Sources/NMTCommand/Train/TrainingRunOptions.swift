@@ -81,6 +81,8 @@ struct DataOptions: ParsableArguments {
 }
 
 struct ModelShapeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Fine-tune this model directory (nmt's own or an OPUS-MT folder): its weights and tokenizer, instead of a new model and --tokenizer.", valueName: "dir"))
+    var from: String?
     @Option(help: help("Model size: tiny (D 64), small (D 256, the benchmark shape) or base (D 512).", default: defaults.model.preset.rawValue))
     var preset: ModelPreset?
     @Option(help: "Model width D.") var dModel: Int?
@@ -94,6 +96,19 @@ struct ModelShapeOptions: ParsableArguments {
     @Option(help: "Dropout after the feed-forward activation.") var activationDropout: Float?
     @Option(help: help("Longest sequence the model accepts.", default: defaults.model.maxPositions)) var maxPositions: Int?
 
+    /// What this command line asks that fine-tuning (--from) cannot do, in one line; nil when
+    /// there is no --from or it is given alone.
+    func fineTuningConflict(tokenizer: String?, resume: String?) -> String? {
+        guard from != nil else { return nil }
+        if resume != nil { return "--from starts a new run from a pretrained model; --resume continues one (give one of them)" }
+        if tokenizer != nil { return "--from brings its model's tokenizer; give --tokenizer only for a new model" }
+        let shape: [(String, Any?)] = [("--preset", preset), ("--d-model", dModel), ("--heads", heads), ("--ffn", ffn),
+                                       ("--encoder-layers", encoderLayers), ("--decoder-layers", decoderLayers),
+                                       ("--activation", activation), ("--max-positions", maxPositions)]
+        guard let given = shape.first(where: { $0.1 != nil }) else { return nil }
+        return "\(given.0) shapes a new model; --from fine-tunes the pretrained one as it is (only the dropout rates may change)"
+    }
+
     func validate() throws {
         if let activation, Activation(configName: activation) == nil {
             throw CommandError("--activation must be relu, gelu or swish, got \(activation)")
@@ -101,6 +116,7 @@ struct ModelShapeOptions: ParsableArguments {
     }
 
     func apply(to model: inout TrainingRun.ModelShape) {
+        set(&model.from, absolute(from))
         set(&model.preset, preset)
         set(&model.dModel, dModel)
         set(&model.heads, heads)
@@ -116,7 +132,8 @@ struct ModelShapeOptions: ParsableArguments {
 }
 
 struct OptimizationOptions: ParsableArguments {
-    @Option(help: help("Passes over the training data.", default: defaults.optimization.epochs)) var epochs: Int?
+    @Option(help: help("Passes over the training data.", default: "\(TrainingRun.Optimization.defaultEpochs), or as many as --max-steps needs"))
+    var epochs: Int?
     @Option(help: "Stop after this many updates in all (counting those before --resume).") var maxSteps: Int?
     @Option(help: help("Seed of the initial parameters, the data order and dropout.", default: defaults.optimization.seed)) var seed: UInt64?
     @Option(help: help("Padded tokens a batch (B × longest pair).", default: defaults.optimization.batchTokens)) var batchTokens: Int?
@@ -136,9 +153,12 @@ struct OptimizationOptions: ParsableArguments {
 }
 
 struct ScheduleOptions: ParsableArguments {
-    @Option(help: help("Peak learning rate, reached after warm-up, then ∝ 1/√step.", default: defaults.schedule.learningRate))
+    @Option(help: help("Peak learning rate, reached after warm-up, then ∝ 1/√step.",
+                       default: ModelPreset.allCases.map { "\($0.learningRate) for \($0.rawValue)" }.joined(separator: ", ")))
     var learningRate: Double?
-    @Option(help: help("Warm-up updates.", default: defaults.schedule.warmup)) var warmup: Int?
+    @Option(help: help("Warm-up updates, the rate rising linearly to its peak.",
+                       default: "a tenth of the planned updates, at most \(TrainingRun.maximumAutomaticWarmup)"))
+    var warmup: Int?
     @Option(help: "Ramp the learning rate linearly to zero over the last N updates of the run (then average the checkpoints).")
     var coolDown: Int?
 
@@ -150,7 +170,7 @@ struct ScheduleOptions: ParsableArguments {
 }
 
 struct ValidationOptions: ParsableArguments {
-    @Option(help: "Validate every N updates too (always at each epoch end).") var validateEvery: Int?
+    @Option(help: "Validate every N updates, and at the end, instead of at every epoch end.") var validateEvery: Int?
     @Option(help: "Stop after N validations without improvement.") var patience: Int?
     @Option(help: help("The validation figure that picks the best model: loss, bleu or chrf.", default: defaults.validation.bestBy.rawValue))
     var bestBy: ValidationMetric?

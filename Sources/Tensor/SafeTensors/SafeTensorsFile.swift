@@ -123,15 +123,6 @@ public struct SafeTensorsFile: Sendable {
         try entry(name).shape
     }
 
-    /// The values of a floating-point tensor (F32, F16, BF16 or F64) as `Float`, in row-major order.
-    public func floats(_ name: String) throws -> [Float] {
-        let entry = try floatingPointEntry(name)
-        return [Float](unsafeUninitializedCapacity: entry.elementCount) { buffer, count in
-            convertFloats(entry, into: buffer)
-            count = entry.elementCount
-        }
-    }
-
     /// Converts a floating-point tensor straight into `buffer` (e.g. a slice of one big parameter
     /// buffer), whose count must equal the tensor's element count.
     public func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
