@@ -73,6 +73,7 @@ void nmt_int8_gemm_reference(const nmt_int8_product *p, ptrdiff_t firstRow, ptrd
             float y = (float)exact * scale;
             if (p->bias) y = y + p->bias[c];
             if (p->relu) y = y > 0 ? y : 0;
+            if (p->residual) y = y + p->residual[r * p->residualStride + c];
             p->output[r * p->outputStride + c] = y;
         }
     }

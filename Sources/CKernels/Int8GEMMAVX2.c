@@ -115,7 +115,7 @@ AVX2_INLINE void store_panel(const nmt_int8_product *p, ptrdiff_t row, ptrdiff_t
         }
         return;
     }
-    // The reference's order: scale = rowFactor · columnFactor; y = exact · scale; y + bias; ReLU.
+    // The reference's order: scale = rowFactor · columnFactor; y = exact · scale; y + bias; ReLU; + residual.
     __m256 scale = _mm256_mul_ps(_mm256_set1_ps(p->rowFactors[row]), _mm256_loadu_ps(p->columnFactors + column));
     __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(exact), scale);
     if (p->bias) {
@@ -125,6 +125,12 @@ AVX2_INLINE void store_panel(const nmt_int8_product *p, ptrdiff_t row, ptrdiff_t
         y = _mm256_add_ps(y, _mm256_loadu_ps(source));
     }
     if (p->relu) y = _mm256_max_ps(y, _mm256_setzero_ps());
+    if (p->residual) {
+        float residual[NMT_INT8_PANEL_COLUMNS] = {0};
+        const float *source = p->residual + row * p->residualStride + column;
+        if (valid < NMT_INT8_PANEL_COLUMNS) source = memcpy(residual, source, (size_t)valid * sizeof(float));
+        y = _mm256_add_ps(y, _mm256_loadu_ps(source));
+    }
     float *target = p->output + row * p->outputStride + column;
     if (valid == NMT_INT8_PANEL_COLUMNS) {
         _mm256_storeu_ps(target, y);

@@ -59,6 +59,8 @@ typedef struct {
     const float *columnFactors;    // (N rounded up to a panel) 1 / (weight scale) of each row of W
     const float *bias;             // (N) or NULL
     int relu;                      // nonzero: y = max(y, 0) after the bias
+    const float *residual;         // (M, residualStride) added last (a sublayer's residual connection), or NULL
+    ptrdiff_t residualStride;
     float *output;                 // (M, outputStride): y
     ptrdiff_t outputStride;
     int32_t *exactOutput;          // when not NULL, written instead of output: Σ_k (u − z)·w, exact
@@ -66,7 +68,7 @@ typedef struct {
 
 /// Rows [firstRow, firstRow + rowCount) × columns [firstColumn, firstColumn + columnCount) of the
 /// product, by three loops over the weight rows:
-/// y = (float)(Σ_k (u − z)·w) · (rowFactor · columnFactor) + bias, then ReLU if asked.
+/// y = (float)(Σ_k (u − z)·w) · (rowFactor · columnFactor) + bias, then ReLU if asked, then + residual.
 void nmt_int8_gemm_reference(const nmt_int8_product *product, ptrdiff_t firstRow, ptrdiff_t rowCount,
                              ptrdiff_t firstColumn, ptrdiff_t columnCount);
 

@@ -24,11 +24,14 @@ struct BenchDecode: ParsableCommand {
     @Option(help: ArgumentHelp("A model directory to time instead of a random model (the shape options are then unused).",
                                valueName: "dir"))
     var model: String?
+    @Option(help: "Weights to compute with: float32, int8 (quantized as the model loads), or auto (as stored; a random model is float32).")
+    var computeType: ComputeType = .auto
     @OptionGroup var computation: ThreadOptions
 
     func run() throws {
         computation.configure()
-        let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0)).model } ?? shape.randomModel(seed: 0)
+        let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0), computeType: computeType.weightType).model }
+            ?? (computeType == .int8 ? try shape.randomModel(seed: 0).quantized() : shape.randomModel(seed: 0))
         var generator = SeededGenerator(seed: 1)
         let V = model.config.vocabularySize
         let sources = (0..<sentences).map { _ in

@@ -49,24 +49,32 @@ public struct QuantizedRows {
         codes = [UInt8](repeating: 0, count: rows * stride)
         zeroPoints = [Int32](repeating: 0, count: rows)
         factors = [Float](repeating: 0, count: rows)
-        let (stride, rowsPerWorker) = (self.stride, max(1, (1 << 14) / depth))
+        let stride = self.stride
         codes.withUnsafeMutableBufferPointer { codes in
             zeroPoints.withUnsafeMutableBufferPointer { zeroPoints in
                 factors.withUnsafeMutableBufferPointer { factors in
-                    let (codes, zeroPoints, factors) = (codes.baseAddress!, zeroPoints.baseAddress!, factors.baseAddress!)
-                    let chunks = (rows + rowsPerWorker - 1) / rowsPerWorker
-                    Parallel.forEach(chunks) { chunk in
-                        let first = chunk * rowsPerWorker, count = min(rowsPerWorker, rows - first)
-                        QuantizedRows.quantize(x + first * depth, rows: count, depth: depth, codes: codes + first * stride,
-                                               stride: stride, zeroPoints: zeroPoints + first, factors: factors + first, path: path)
-                    }
+                    QuantizedRows.quantize(x, rows: rows, depth: depth, codes: codes.baseAddress!, stride: stride,
+                                           zeroPoints: zeroPoints.baseAddress!, factors: factors.baseAddress!, path: path)
                 }
             }
         }
     }
 
-    private static func quantize(_ x: UnsafePointer<Float>, rows: Int, depth: Int, codes: UnsafeMutablePointer<UInt8>, stride: Int,
-                                 zeroPoints: UnsafeMutablePointer<Int32>, factors: UnsafeMutablePointer<Float>, path: Int8Path) {
+    /// Quantizes x (rows, depth) into `codes` (rows, stride) and the rows' zero points and factors,
+    /// in chunks of about 16k values spread over the workers.
+    static func quantize(_ x: UnsafePointer<Float>, rows: Int, depth: Int, codes: UnsafeMutablePointer<UInt8>, stride: Int,
+                         zeroPoints: UnsafeMutablePointer<Int32>, factors: UnsafeMutablePointer<Float>, path: Int8Path) {
+        let rowsPerWorker = max(1, (1 << 14) / depth)
+        let chunks = (rows + rowsPerWorker - 1) / rowsPerWorker
+        Parallel.forEach(chunks) { chunk in
+            let first = chunk * rowsPerWorker, count = min(rowsPerWorker, rows - first)
+            quantizeChunk(x + first * depth, rows: count, depth: depth, codes: codes + first * stride,
+                          stride: stride, zeroPoints: zeroPoints + first, factors: factors + first, path: path)
+        }
+    }
+
+    private static func quantizeChunk(_ x: UnsafePointer<Float>, rows: Int, depth: Int, codes: UnsafeMutablePointer<UInt8>, stride: Int,
+                                      zeroPoints: UnsafeMutablePointer<Int32>, factors: UnsafeMutablePointer<Float>, path: Int8Path) {
         switch path {
         case .reference:
             nmt_int8_quantize_rows_reference(x, rows, depth, depth, codes, stride, zeroPoints, factors)
@@ -80,18 +88,60 @@ public struct QuantizedRows {
     }
 }
 
+/// Scratch memory for the activation codes of int8 products, reused from one product to the next
+/// so that a decoding loop allocates nothing for them: it grows to the largest product it meets and
+/// stays there. One workspace serves one product at a time (an inference `Tape` owns one).
+public final class QuantizationWorkspace: @unchecked Sendable {
+    private(set) var codes = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    private(set) var zeroPoints = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private(set) var factors = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var codeCapacity = 1, rowCapacity = 1
+
+    public init() {}
+
+    deinit {
+        codes.deallocate()
+        zeroPoints.deallocate()
+        factors.deallocate()
+    }
+
+    /// Room for `rows` rows of `stride` codes.
+    func reserve(rows: Int, stride: Int) {
+        if rows * stride > codeCapacity {
+            codes.deallocate()
+            codeCapacity = rows * stride
+            codes = .allocate(capacity: codeCapacity)
+        }
+        if rows > rowCapacity {
+            zeroPoints.deallocate()
+            factors.deallocate()
+            rowCapacity = rows
+            zeroPoints = .allocate(capacity: rows)
+            factors = .allocate(capacity: rows)
+        }
+    }
+}
+
 extension Kernels {
     /// y (rows, N) = x (rows, K) · Wᵀ + b through int8 (Int8GEMM.h): x quantized per row, the
     /// integer product Σ_k (u − z)·q exact in int32, then y = that · (1 / s_x) · (1 / s_W[n]) + b[n],
-    /// and max(y, 0) when `relu`. Large products are split over `Parallel.threads` workers by
-    /// columns (whole panels), so each worker reads its own share of the weights.
+    /// max(y, 0) when `relu`, then + residual (rows, N) when given. Large products are split over
+    /// `Parallel.threads` workers by columns (whole panels), so each worker reads its own share of
+    /// the weights. The codes go to `workspace` (a temporary one when nil).
     public static func quantizedLinearForward(
         x: UnsafePointer<Float>, rows: Int, weight: QuantizedWeight, bias: UnsafePointer<Float>?, relu: Bool = false,
-        y: UnsafeMutablePointer<Float>, path: Int8Path = .best
+        residual: UnsafePointer<Float>? = nil, y: UnsafeMutablePointer<Float>, path: Int8Path = .best,
+        workspace: QuantizationWorkspace? = nil
     ) {
         guard rows > 0 else { return }
-        let activations = QuantizedRows(x: x, rows: rows, depth: weight.inFeatures, path: path)
-        quantizedProduct(activations, weight: weight, bias: bias, relu: relu, output: y, exactOutput: nil, path: path)
+        precondition(path.isSupported, "quantized product: this processor cannot run \(path)")
+        let workspace = workspace ?? QuantizationWorkspace()
+        let K = weight.inFeatures, stride = nmt_int8_padded_depth(K)
+        workspace.reserve(rows: rows, stride: stride)
+        QuantizedRows.quantize(x, rows: rows, depth: K, codes: workspace.codes, stride: stride, zeroPoints: workspace.zeroPoints,
+                               factors: workspace.factors, path: path)
+        quantizedProduct(codes: workspace.codes, stride: stride, zeroPoints: workspace.zeroPoints, factors: workspace.factors,
+                         rows: rows, weight: weight, bias: bias, relu: relu, residual: residual, output: y, exactOutput: nil, path: path)
     }
 
     /// The exact integers Σ_k (u − z)·q (rows, N) of the product of quantized rows with W, as the
@@ -115,29 +165,38 @@ extension Kernels {
         output: UnsafeMutablePointer<Float>?, exactOutput: UnsafeMutablePointer<Int32>?, path: Int8Path
     ) {
         precondition(activations.depth == weight.inFeatures, "quantized product: rows of \(activations.depth), weight of \(weight.inFeatures) inputs")
-        precondition(path.isSupported, "quantized product: this processor cannot run \(path)")
-        let rows = activations.rows, N = weight.outFeatures, K = weight.inFeatures
-        guard rows > 0 else { return }
         activations.codes.withUnsafeBufferPointer { codes in
             activations.zeroPoints.withUnsafeBufferPointer { zeroPoints in
                 activations.factors.withUnsafeBufferPointer { factors in
-                    var product = nmt_int8_product(
-                        codes: codes.baseAddress, codeStride: activations.stride, zeroPoints: zeroPoints.baseAddress,
-                        rowFactors: factors.baseAddress, depth: K, columns: N, weightRows: weight.codes.baseAddress,
-                        packedWeights: weight.packed.baseAddress, columnSums: weight.columnSums.baseAddress,
-                        columnFactors: weight.columnFactors.baseAddress, bias: bias, relu: relu ? 1 : 0,
-                        output: output, outputStride: N, exactOutput: exactOutput)
-                    withUnsafePointer(to: &product) { product in
-                        // Workers take whole pairs of panels (the kernel's widest block) of columns.
-                        let unit = 2 * Int(NMT_INT8_PANEL_COLUMNS), units = (N + unit - 1) / unit
-                        let workers = rows * N * K >= 2 * BLAS.parallelThreshold ? min(Parallel.threads, units) : 1
-                        Parallel.forEach(workers) { worker in
-                            let first = units * worker / workers * unit, end = min(N, units * (worker + 1) / workers * unit)
-                            guard end > first else { return }
-                            runProduct(product, rows: rows, firstColumn: first, columnCount: end - first, path: path)
-                        }
-                    }
+                    quantizedProduct(codes: codes.baseAddress!, stride: activations.stride, zeroPoints: zeroPoints.baseAddress!,
+                                     factors: factors.baseAddress!, rows: activations.rows, weight: weight, bias: bias, relu: relu,
+                                     residual: nil, output: output, exactOutput: exactOutput, path: path)
                 }
+            }
+        }
+    }
+
+    private static func quantizedProduct(
+        codes: UnsafePointer<UInt8>, stride: Int, zeroPoints: UnsafePointer<Int32>, factors: UnsafePointer<Float>, rows: Int,
+        weight: QuantizedWeight, bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>?, exactOutput: UnsafeMutablePointer<Int32>?, path: Int8Path
+    ) {
+        precondition(path.isSupported, "quantized product: this processor cannot run \(path)")
+        let N = weight.outFeatures, K = weight.inFeatures
+        guard rows > 0 else { return }
+        var product = nmt_int8_product(
+            codes: codes, codeStride: stride, zeroPoints: zeroPoints, rowFactors: factors, depth: K, columns: N,
+            weightRows: weight.codes.baseAddress, packedWeights: weight.packed.baseAddress, columnSums: weight.columnSums.baseAddress,
+            columnFactors: weight.columnFactors.baseAddress, bias: bias, relu: relu ? 1 : 0, residual: residual, residualStride: N,
+            output: output, outputStride: N, exactOutput: exactOutput)
+        withUnsafePointer(to: &product) { product in
+            // Workers take whole pairs of panels (the kernel's widest block) of columns.
+            let unit = 2 * Int(NMT_INT8_PANEL_COLUMNS), units = (N + unit - 1) / unit
+            let workers = rows * N * K >= 2 * BLAS.parallelThreshold ? min(Parallel.threads, units) : 1
+            Parallel.forEach(workers) { worker in
+                let first = units * worker / workers * unit, end = min(N, units * (worker + 1) / workers * unit)
+                guard end > first else { return }
+                runProduct(product, rows: rows, firstColumn: first, columnCount: end - first, path: path)
             }
         }
     }
@@ -156,15 +215,16 @@ extension Kernels {
         }
     }
 
-    /// y (…, N) = x (…, K) · Wᵀ + b through int8 (`quantizedLinearForward`), as a new tensor.
+    /// y (…, N) = act(x (…, K) · Wᵀ + b) (+ residual) through int8 (`quantizedLinearForward`), as a new tensor.
     public static func quantizedLinear(_ x: Tensor, weight: QuantizedWeight, bias: Tensor?, relu: Bool = false,
-                                       path: Int8Path = .best) -> Tensor {
+                                       residual: Tensor? = nil, path: Int8Path = .best, workspace: QuantizationWorkspace? = nil) -> Tensor {
         let K = weight.inFeatures, N = weight.outFeatures
         precondition(x.shape.last == K, "quantizedLinear: input \(x.shape), weight of \(K) inputs")
         precondition(bias.map { $0.count == N } ?? true, "quantizedLinear: bias of \(bias?.count ?? 0) for \(N) outputs")
         let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [N])
+        precondition(residual.map { $0.count == y.count } ?? true, "quantizedLinear: residual \(residual?.shape ?? []) for output \(y.shape)")
         quantizedLinearForward(x: x.data, rows: x.count / K, weight: weight, bias: bias.map { UnsafePointer($0.data) },
-                               relu: relu, y: y.data, path: path)
+                               relu: relu, residual: residual.map { UnsafePointer($0.data) }, y: y.data, path: path, workspace: workspace)
         return y
     }
 }
