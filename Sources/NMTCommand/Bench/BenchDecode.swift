@@ -24,7 +24,7 @@ struct BenchDecode: ParsableCommand {
     @Option(help: ArgumentHelp("A model directory to time instead of a random model (the shape options are then unused).",
                                valueName: "dir"))
     var model: String?
-    @Option(help: "Weights to compute with: float32, int8 (quantized as the model loads), or auto (as stored; a random model is float32).")
+    @Option(help: "Weights to compute with: int8 (quantized as the model loads), float32, or auto (as --model stores them; a random model is float32).")
     var computeType: ComputeType = .auto
     @OptionGroup var computation: ThreadOptions
 

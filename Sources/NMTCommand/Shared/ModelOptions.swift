@@ -7,7 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A model directory: nmt's own (config.json, model.safetensors, tokenizer.json) or a Hugging Face Marian / OPUS-MT folder (source.spm, target.spm, vocab.json; model.safetensors or pytorch_model.bin). Default: the shipped English→French model.", valueName: "dir"))
     var model: String?
 
-    @Option(help: "Weights to compute with: int8 (quantized as the model loads, if stored as float32), float32, or auto (as stored).")
+    @Option(help: ComputeType.help)
     var computeType: ComputeType = .auto
 
     @OptionGroup var computation: ThreadOptions
@@ -28,6 +28,8 @@ struct ModelOptions: ParsableArguments {
 /// `--compute-type`: a weight type, or auto for the one the model directory stores.
 enum ComputeType: String, ExpressibleByArgument, CaseIterable {
     case auto, int8, float32
+
+    static let help = ArgumentHelp("Weights to compute with: int8 (a float32 model is quantized as it loads), float32 (an int8 model's codes given back as floats), or auto (as the model directory stores them).")
 
     var weightType: WeightType? {
         switch self {
