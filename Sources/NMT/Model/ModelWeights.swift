@@ -38,13 +38,18 @@ public struct QuantizedMatrix: Sendable {
 /// row views of it, as the float32 parts are views of one stretch of the store.
 final class WeightSource {
     let parameters: ParameterStore
-    private let matrices: [String: QuantizedMatrix]?
+    /// The matrices not packed yet: each leaves when it is, so that a model being loaded does not
+    /// hold every matrix's codes twice (its cold start is measured: docs/BENCHMARKS.md).
+    private var matrices: [String: QuantizedMatrix]?
+    /// (N) of every matrix, packed or not.
+    private let rowCounts: [String: Int]
     /// Matrices packed so far, with the names they stack, in order.
     private var packed: [(names: [String], weight: QuantizedWeight)] = []
 
-    init(parameters: ParameterStore, matrices: [String: QuantizedMatrix]? = nil) {
+    init(parameters: ParameterStore, matrices: consuming [String: QuantizedMatrix]? = nil) {
         self.parameters = parameters
         self.matrices = matrices
+        rowCounts = matrices?.mapValues { $0.shape[0] } ?? [:]
     }
 
     /// The matrices `names`, adjacent in the layout and of one input width, as one weight stacked
@@ -56,8 +61,8 @@ final class WeightSource {
         for (group, weight) in packed {
             guard let first = group.firstIndex(of: names[0]), group.count >= first + names.count,
                   Array(group[first ..< first + names.count]) == names else { continue }
-            let start = group[..<first].map { matrices[$0]!.shape[0] }.reduce(0, +)
-            let count = names.map { matrices[$0]!.shape[0] }.reduce(0, +)
+            let start = group[..<first].map { rowCounts[$0]! }.reduce(0, +)
+            let count = names.map { rowCounts[$0]! }.reduce(0, +)
             return .int8(count == weight.outFeatures ? weight : weight.rows(start ..< start + count))
         }
         let parts = names.map { name -> QuantizedMatrix in
@@ -65,9 +70,10 @@ final class WeightSource {
             return matrix
         }
         // Checked when the matrices were made: stacking them cannot fail.
-        let weight = try! QuantizedWeight(codes: parts.flatMap(\.codes), scales: parts.flatMap(\.scales),
+        let weight = try! QuantizedWeight(codes: parts.count == 1 ? parts[0].codes : parts.flatMap(\.codes), scales: parts.flatMap(\.scales),
                                           outFeatures: parts.map { $0.shape[0] }.reduce(0, +), inFeatures: parts[0].shape[1])
         packed.append((names, weight))
+        for name in names { self.matrices![name] = nil }
         return .int8(weight)
     }
 }

@@ -30,11 +30,11 @@ public final class Transformer {
 
     /// An int8 model whose weight matrices are `matrices` (every name of `matrixNames`); the other
     /// parameters are zeros in `parameters`, to be loaded afterwards.
-    public convenience init(config: ModelConfig, int8 matrices: [String: QuantizedMatrix]) {
+    public convenience init(config: ModelConfig, int8 matrices: consuming [String: QuantizedMatrix]) {
         let names = Set(Transformer.matrixNames(config: config))
         precondition(Set(matrices.keys) == names, "an int8 model needs exactly its \(names.count) weight matrices")
         let layout = Transformer.parameterLayout(config: config).filter { !names.contains($0.name) }
-        self.init(config: config, weights: WeightSource(parameters: ParameterStore(layout: layout), matrices: matrices))
+        self.init(config: config, weights: WeightSource(parameters: ParameterStore(layout: layout), matrices: consume matrices))
     }
 
     private init(config: ModelConfig, weights: WeightSource) {
