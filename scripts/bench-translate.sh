@@ -37,8 +37,10 @@ echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' '
 
 # One timed nmt run: prints sentences/s, end to end.
 run_nmt() {  # compute-type beam output
-    local options=(--model "$model" --input "$work/sources.txt" --batch-size 64 --threads "$threads" --beam "$2" --output "$3")
-    [[ $1 == int8 ]] && options+=(--compute-type int8)
+    # Each line whole and no loop guard, as CTranslate2 gets them (issue 20's defaults cost nothing
+    # measurable: docs/BENCHMARKS.md); --overwrite: the rounds write the same file.
+    local options=(--model "$model" --input "$work/sources.txt" --batch-size 64 --threads "$threads" --beam "$2" --output "$3"
+                   --overwrite --no-split --no-repetition-guard --compute-type "$1")
     local start end
     start=$(date +%s.%N)
     "$nmt" translate "${options[@]}"

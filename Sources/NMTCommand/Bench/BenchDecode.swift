@@ -50,7 +50,7 @@ struct BenchDecode: ParsableCommand {
                     _ = searcher.generate(sources: Array(sources[start..<min(start + batchSize, sources.count)]), options: options)
                 }
             }
-            let name = beam == 1 ? "decode greedy" : "decode beam \(beam)"
+            let name = (beam == 1 ? "decode greedy" : "decode beam \(beam)") + (model.weightType == .int8 ? " int8" : "")
             figures.append(BenchmarkFigure(benchmark: name, metric: "sentences_per_second", value: Double(sentences) / seconds, unit: "sentences/s"))
             figures.append(BenchmarkFigure(benchmark: name, metric: "target_tokens_per_second",
                                            value: Double(sentences * outputLength) / seconds, unit: "tokens/s"))
