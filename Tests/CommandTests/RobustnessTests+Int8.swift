@@ -35,6 +35,12 @@ extension RobustnessTests {
             let outcome = try expectSuccess(translate(["I am a student.", "--compute-type", computeType], model: model))
             XCTAssertFalse(outcome.standardOutput.isEmpty)
         }
+        // The inspection commands run it too (attention and the embeddings read from the codes).
+        for command in [["attention", "I am a student."], ["walkthrough", "I am a student."]] {
+            XCTAssertFalse(try expectSuccess(command + ["--model", model]).standardOutput.isEmpty, command[0])
+        }
+        let evaluation = try expectSuccess(["evaluate", "--model", model, try file("t.tsv", "I am a student.\tJe suis étudiant.\n")])
+        XCTAssertTrue(evaluation.standardOutput.contains("BLEU"), evaluation.standardOutput)
     }
 
     func testInt8ScaleMissing() throws {
