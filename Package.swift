@@ -43,7 +43,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // The translation engine's kernels written in C, where Swift's code generation falls short.
+        // The translation engine's kernels written in C, where Swift's code generation falls short:
+        // the int8 product (AVX2 intrinsics, chosen at run time).
         .target(name: "CKernels"),
         // The image model's Winograd transforms in C, for straight-line vector code.
         .target(name: "CWinograd"),

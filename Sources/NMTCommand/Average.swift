@@ -30,8 +30,8 @@ struct Average: ParsableCommand {
     @Option(help: ArgumentHelp("The model directory to write.", valueName: "dir"))
     var output: String
 
-    @Option(help: "Weight type: f32 or f16.")
-    var dtype: Export.WeightType = .f32
+    @Option(help: "Weight type of the average: f32, f16 or int8 (the inputs must be float32 or float16).")
+    var dtype: Export.FileType = .f32
 
     @OptionGroup var replacing: OverwriteOption
 
@@ -58,7 +58,7 @@ struct Average: ParsableCommand {
             print("read \(directory.path)")
         }
         try ModelDirectory.save(result.model, to: URL(fileURLWithPath: output), tokenizerFiles: result.tokenizer,
-                                weightType: dtype == .f16 ? .f16 : .f32)
+                                weightType: dtype.storage)
         print("wrote \(output): the average of \(result.count) models")
     }
 }

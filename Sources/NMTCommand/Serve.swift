@@ -32,6 +32,9 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var computation: ThreadOptions
 
+    @Option(help: ComputeType.help)
+    var computeType: ComputeType = .auto
+
     @Option(help: "Most sentences decoded together.")
     var batchSize = 32
 
@@ -109,7 +112,7 @@ struct Serve: ParsableCommand {
         let policy = BatchingPolicy(maxSentences: batchSize, maxWait: .milliseconds(batchWait))
         let served = try modelSpecifications().map { pair, directory -> ServedModel in
             let translator: Translator
-            do { translator = try Translator(directory: directory) } catch let error as ModelError {
+            do { translator = try Translator(directory: directory, computeType: computeType.weightType) } catch let error as ModelError {
                 throw CommandError("--model \(directory.path): \(error.description)")
             }
             return ServedModel(pair: pair, translator: translator, directory: directory.path, policy: policy, limits: limits, metrics: metrics)

@@ -19,6 +19,9 @@ public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt
         switch entry.dtype {
         case .i64, .i32:
             precondition(try! file.int64s(name).count == entry.elementCount)
+        case .i8:
+            let codes = try! file.int8s(name)
+            precondition(codes.count == entry.elementCount && try! file.int64s(name) == codes.map(Int64.init))
         case .f32, .f16, .bf16, .f64:
             let values = try! file.floats(name)
             precondition(values.count == entry.elementCount)

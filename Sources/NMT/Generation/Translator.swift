@@ -29,9 +29,10 @@ public final class Translator {
     }
 
     /// Loads config.json, the weights and the tokenizer from a model directory: nmt's own
-    /// (tokenizer.json) or an OPUS-MT folder (SentencePiece files, maybe pytorch_model.bin only).
-    public convenience init(directory: URL) throws {
-        let model = try ModelDirectory.loadModel(from: directory)
+    /// (tokenizer.json) or an OPUS-MT folder (SentencePiece files, maybe pytorch_model.bin only),
+    /// its weights as stored or converted to `computeType` (`ModelDirectory.loadModel`).
+    public convenience init(directory: URL, computeType: WeightType? = nil) throws {
+        let model = try ModelDirectory.loadModel(from: directory, computeType: computeType)
         try self.init(model: model, tokenizer: try ModelDirectory.loadTokenizer(from: directory))
     }
 

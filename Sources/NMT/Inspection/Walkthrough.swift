@@ -79,7 +79,9 @@ public struct Walkthrough {
 
         let D = config.modelWidth, shown = min(Self.shownDimensions, D)
         sourcePieces = recording.sourceIds.enumerated().map { position, id in
-            let embedding = UnsafeBufferPointer(start: model.encoderEmbedding.data + id * D, count: D).map { $0 * model.embeddingScale }
+            var row = [Float](repeating: 0, count: D)
+            row.withUnsafeMutableBufferPointer { model.encoderEmbedding.row(id, into: $0.baseAddress!) }
+            let embedding = row.map { $0 * model.embeddingScale }
             let sinusoid = Array(UnsafeBufferPointer(start: model.positionTable.data + position * D, count: D))
             return SourcePiece(piece: source.pieces[position], id: id,
                                embedding: Array(embedding.prefix(shown)), embeddingNorm: Self.norm(embedding),

@@ -17,11 +17,12 @@ public struct EncoderLayer {
             + LayerNormParameters.parameterLayout(name: "\(prefix).final_layer_norm", width: D)
     }
 
-    init(parameters: ParameterStore, prefix: String, config: ModelConfig) {
-        selfAttention = MultiHeadAttention(parameters: parameters, prefix: "\(prefix).self_attn", heads: config.encoderHeads,
+    init(weights: WeightSource, prefix: String, config: ModelConfig) {
+        let parameters = weights.parameters
+        selfAttention = MultiHeadAttention(weights: weights, prefix: "\(prefix).self_attn", heads: config.encoderHeads,
                                            dropout: config.attentionDropout)
         selfAttentionNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).self_attn_layer_norm")
-        feedForward = FeedForward(parameters: parameters, prefix: prefix, activation: config.activation,
+        feedForward = FeedForward(weights: weights, prefix: prefix, activation: config.activation,
                                   activationDropout: config.activationDropout)
         finalNorm = LayerNormParameters(parameters: parameters, name: "\(prefix).final_layer_norm")
         dropout = config.dropout

@@ -32,6 +32,8 @@ public struct ModelConfig {
     public var dropout: Float
     public var attentionDropout: Float
     public var activationDropout: Float
+    /// How model.safetensors stores the weight matrices: `nmt_weight_type` (absent: float32).
+    public var weightType: WeightType = .float32
 
     /// Every member of the file this config was read from, in file order (or nil for a config
     /// built in code).
@@ -115,6 +117,12 @@ public struct ModelConfig {
         attentionDropout = try reader.optionalFloat("attention_dropout") ?? 0
         activationDropout = try reader.optionalFloat("activation_dropout") ?? 0
         try reader.refuseUnsupportedArchitecture()
+        if let name = try reader.optionalString(ModelConfig.weightTypeKey) {
+            guard let type = WeightType(rawValue: name) else {
+                throw ModelError("\(source): \(ModelConfig.weightTypeKey) \"\(name)\" is not supported (float32, int8)")
+            }
+            weightType = type
+        }
         originalMembers = members
         try validate(source: source)
     }
@@ -172,8 +180,13 @@ public struct ModelConfig {
             members.removeAll { $0.key == key }
             members.append((key, value))
         }
+        members.removeAll { $0.key == ModelConfig.weightTypeKey }
+        if weightType != .float32 { members.append((ModelConfig.weightTypeKey, .string(weightType.rawValue))) }
         return Data((JSON.object(members).sortingKeys().pretty + "\n").utf8)
     }
+
+    /// nmt's own key for int8 weights (formats.md); transformers does not know it.
+    public static let weightTypeKey = "nmt_weight_type"
 
     /// The keys this config would write, for round-trip checks.
     public var allKeys: Set<String> {
@@ -195,6 +208,12 @@ private struct ConfigReader {
 
     func string(_ key: String) throws -> String {
         guard let value = value(key) else { throw ModelError("\(source): key '\(key)' is missing") }
+        guard let s = value.string else { throw ModelError("\(source): key '\(key)' should be a string") }
+        return s
+    }
+
+    func optionalString(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
         guard let s = value.string else { throw ModelError("\(source): key '\(key)' should be a string") }
         return s
     }

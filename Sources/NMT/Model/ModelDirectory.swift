@@ -20,8 +20,10 @@ public enum ModelDirectory {
     /// Position tables some tools store; nmt computes the sinusoids itself.
     static let storedPositions = ["model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"]
 
-    /// Loads config.json and the weights (model.safetensors, else pytorch_model.bin) from `directory`.
-    public static func loadModel(from directory: URL) throws -> Transformer {
+    /// Loads config.json and the weights (model.safetensors, else pytorch_model.bin) from `directory`,
+    /// as stored or as `computeType` asks: a float32 directory quantized to int8 as it loads, an
+    /// int8 one given back as float32.
+    public static func loadModel(from directory: URL, computeType: WeightType? = nil) throws -> Transformer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw ModelError("\(directory.path): no such model directory")
@@ -33,9 +35,18 @@ public enum ModelDirectory {
         }
         let config = try ModelConfig(contentsOf: configURL)
         let weights = try weightsFile(in: directory)
-        let model = Transformer(config: config)
+        let model: Transformer
+        switch config.weightType {
+        case .float32:
+            model = Transformer(config: config)
+        case .int8:
+            model = Transformer(config: config, int8: try int8Matrices(weights, config: config))
+        }
         try load(weights, into: model.parameters, config: config)
-        return model
+        switch computeType ?? config.weightType {
+        case .float32: return model.dequantized()
+        case .int8: return try model.quantized()
+        }
     }
 
     /// model.safetensors when the directory has one, else pytorch_model.bin; an unreadable or
@@ -75,7 +86,7 @@ public enum ModelDirectory {
 
     /// The name `file` stores parameter `name` under: itself, or for the shared matrix one of the
     /// copies other tools write in its place.
-    private static func storedName(of name: String, in file: any NamedTensorFile, config: ModelConfig) -> String {
+    static func storedName(of name: String, in file: any NamedTensorFile, config: ModelConfig) -> String {
         guard name == "model.shared.weight", file.shapeIfPresent(name) == nil else { return name }
         let copies = config.tiesOutputProjection ? tiedCopies : tiedCopies.filter { $0 != "lm_head.weight" }
         return copies.first { file.shapeIfPresent($0) != nil } ?? name
@@ -93,19 +104,30 @@ public enum ModelDirectory {
 
     /// Writes config.json, model.safetensors, generation_config.json and, when given, tokenizer.json
     /// into `directory` (created if needed). Each file goes to a temporary name first and is renamed,
-    /// so a reader never sees half a file.
+    /// so a reader never sees half a file. `weightType` .f32 or .f16 stores every parameter so;
+    /// .i8 stores the weight matrices as int8 codes with F32 scales (quantizing a float32 model)
+    /// and the rest as F32, and says so in config.json (`int8Writer`).
     public static func save(_ model: Transformer, to directory: URL, tokenizerJSON: Data? = nil, tokenizerFiles: TokenizerFiles? = nil,
                             weightType: SafeTensorsDType = .f32) throws {
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw ModelError("\(directory.path): cannot create the model directory (\(FileError.reason(for: error)))")
         }
-        var writer = SafeTensorsWriter(dtype: weightType, metadata: ["format": "pt"])
-        for entry in model.parameters.entries {
-            writer.add(entry.name, shape: entry.shape,
-                       values: UnsafeBufferPointer(start: model.parameters.values + entry.offset, count: entry.count))
+        var config = model.config
+        var writer: SafeTensorsWriter
+        if weightType == .i8 {
+            config.weightType = .int8
+            writer = try int8Writer(model)
+        } else {
+            config.weightType = .float32
+            let floats = model.dequantized()
+            writer = SafeTensorsWriter(dtype: weightType, metadata: ["format": "pt"])
+            for entry in floats.parameters.entries {
+                writer.add(entry.name, shape: entry.shape,
+                           values: UnsafeBufferPointer(start: floats.parameters.values + entry.offset, count: entry.count))
+            }
         }
         try writer.write(to: directory.appendingPathComponent(weightsFile))
-        try writeAtomically(model.config.jsonData(), to: directory.appendingPathComponent(configFile))
+        try writeAtomically(config.jsonData(), to: directory.appendingPathComponent(configFile))
         let generation = JSON.object([
             ("bad_words_ids", .array([.array([.number(model.config.padId)])])),
             ("decoder_start_token_id", .number(model.config.decoderStartId)),

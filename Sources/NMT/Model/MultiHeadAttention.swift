@@ -4,19 +4,20 @@ import Tensor
 ///
 /// The q, k and v weights lie side by side in the parameter buffer, so self-attention projects
 /// all three with one GEMM (`qkvWeight`, (3D, D)) and cross-attention projects the encoder memory
-/// to k and v with one GEMM (`kvWeight`, (2D, D)).
+/// to k and v with one GEMM (`kvWeight`, (2D, D)). The weights are float32 or int8 (`LinearWeight`);
+/// int8 ones serve inference only.
 public struct MultiHeadAttention {
     public let heads: Int
     /// Dropout on the attention probabilities while training (config `attention_dropout`).
     let dropout: Float
-    let qkvWeight: Tensor   // (3D, D)
-    let qkvBias: Tensor     // (3D)
-    let qWeight: Tensor     // (D, D), the first third of qkvWeight
-    let qBias: Tensor       // (D)
-    let kvWeight: Tensor    // (2D, D), the last two thirds
-    let kvBias: Tensor      // (2D)
-    let outWeight: Tensor   // (D, D)
-    let outBias: Tensor     // (D)
+    let qkvWeight: LinearWeight   // (3D, D)
+    let qkvBias: Tensor           // (3D)
+    let qWeight: LinearWeight     // (D, D), the first third of qkvWeight
+    let qBias: Tensor             // (D)
+    let kvWeight: LinearWeight    // (2D, D), the last two thirds
+    let kvBias: Tensor            // (2D)
+    let outWeight: LinearWeight   // (D, D)
+    let outBias: Tensor           // (D)
 
     /// The parameters under `prefix` (e.g. `model.encoder.layers.0.self_attn`), in the order
     /// the parameter buffer must hold them.
@@ -26,17 +27,18 @@ public struct MultiHeadAttention {
             + [("\(prefix).out_proj.weight", [D, D], true), ("\(prefix).out_proj.bias", [D], true)]
     }
 
-    init(parameters: ParameterStore, prefix: String, heads: Int, dropout: Float) {
+    init(weights: WeightSource, prefix: String, heads: Int, dropout: Float) {
         self.heads = heads
         self.dropout = dropout
         let name = { (projection: String, kind: String) in "\(prefix).\(projection)_proj.\(kind)" }
-        qkvWeight = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "weight") })
+        let parameters = weights.parameters
+        qkvWeight = weights.linear(["q", "k", "v"].map { name($0, "weight") })
         qkvBias = parameters.tensor(spanning: ["q", "k", "v"].map { name($0, "bias") })
-        qWeight = parameters.tensor(name("q", "weight"))
+        qWeight = weights.linear([name("q", "weight")])
         qBias = parameters.tensor(name("q", "bias"))
-        kvWeight = parameters.tensor(spanning: ["k", "v"].map { name($0, "weight") })
+        kvWeight = weights.linear(["k", "v"].map { name($0, "weight") })
         kvBias = parameters.tensor(spanning: ["k", "v"].map { name($0, "bias") })
-        outWeight = parameters.tensor(name("out", "weight"))
+        outWeight = weights.linear([name("out", "weight")])
         outBias = parameters.tensor(name("out", "bias"))
     }
 
@@ -84,7 +86,7 @@ public struct MultiHeadAttention {
                                      rowIndex: cache.history, rowIndexStride: cache.historyStride)
         let attended = attendOneQuery(StridedRows(base: qkv.data, rowStride: 3 * D, batchStride: 3 * D), rows: rows, width: D,
                                       keyValues: keyValues, keys: cache.positions, keyPadding: nil)
-        return tape.add(x, tape.linear(attended, weight: outWeight, bias: outBias))
+        return tape.residualLinear(attended, weight: outWeight, bias: outBias, dropout: 0, residual: x)
     }
 
     /// `crossAttention` for one query per row: x (rows, 1, D) over the source keys and values of
@@ -96,7 +98,7 @@ public struct MultiHeadAttention {
                                      rowIndex: memory.sourceRows, rowIndexStride: memory.sourceLength)
         let attended = attendOneQuery(StridedRows(base: q.data, rowStride: D, batchStride: D), rows: rows, width: D,
                                       keyValues: keyValues, keys: memory.sourceLength, keyPadding: memory.keyPadding)
-        return tape.add(x, tape.linear(attended, weight: outWeight, bias: outBias))
+        return tape.residualLinear(attended, weight: outWeight, bias: outBias, dropout: 0, residual: x)
     }
 
     /// The heads of one query per row over `keys` keys: (rows, 1, D).
@@ -141,10 +143,10 @@ struct CrossAttentionMemory {
 
 /// The position-wise feed-forward network (§3.3): fc2(act(fc1(x))).
 public struct FeedForward {
-    let fc1Weight: Tensor  // (F, D)
-    let fc1Bias: Tensor    // (F)
-    let fc2Weight: Tensor  // (D, F)
-    let fc2Bias: Tensor    // (D)
+    let fc1Weight: LinearWeight  // (F, D)
+    let fc1Bias: Tensor          // (F)
+    let fc2Weight: LinearWeight  // (D, F)
+    let fc2Bias: Tensor          // (D)
     let activation: Activation
     let activationDropout: Float
 
@@ -153,11 +155,11 @@ public struct FeedForward {
          ("\(prefix).fc2.weight", [D, F], true), ("\(prefix).fc2.bias", [D], true)]
     }
 
-    init(parameters: ParameterStore, prefix: String, activation: Activation, activationDropout: Float) {
-        fc1Weight = parameters.tensor("\(prefix).fc1.weight")
-        fc1Bias = parameters.tensor("\(prefix).fc1.bias")
-        fc2Weight = parameters.tensor("\(prefix).fc2.weight")
-        fc2Bias = parameters.tensor("\(prefix).fc2.bias")
+    init(weights: WeightSource, prefix: String, activation: Activation, activationDropout: Float) {
+        fc1Weight = weights.linear(["\(prefix).fc1.weight"])
+        fc1Bias = weights.parameters.tensor("\(prefix).fc1.bias")
+        fc2Weight = weights.linear(["\(prefix).fc2.weight"])
+        fc2Bias = weights.parameters.tensor("\(prefix).fc2.bias")
         self.activation = activation
         self.activationDropout = activationDropout
     }

@@ -8,36 +8,74 @@ import Tensor
 /// (`tie_word_embeddings` false).
 public final class Transformer {
     public let config: ModelConfig
-    /// Every parameter, in one flat buffer.
+    /// Every float32 parameter, in one flat buffer: all of them in a float32 model; in an int8
+    /// model the biases, layer norms and `final_logits_bias` (the matrices are `int8Weights`).
     public let parameters: ParameterStore
     public let encoderLayers: [EncoderLayer]
     public let decoderLayers: [DecoderLayer]
-    let encoderEmbedding: Tensor  // (V, D)
-    let decoderEmbedding: Tensor  // (Vt, D): the encoder's when shared
-    let outputProjection: Tensor  // (Vt, D): the decoder's embedding when tied
-    let finalLogitsBias: Tensor   // (1, Vt), a constant
+    let encoderEmbedding: LinearWeight  // (V, D)
+    let decoderEmbedding: LinearWeight  // (Vt, D): the encoder's when shared
+    let outputProjection: LinearWeight  // (Vt, D): the decoder's embedding when tied
+    let finalLogitsBias: Tensor         // (1, Vt), a constant
     let positionTable: Tensor     // (max positions, D)
     let embeddingScale: Float
+    /// The int8 form of each weight matrix by its name in model.safetensors (views of the packed
+    /// fused projections); empty in a float32 model.
+    let int8Weights: [String: QuantizedWeight]
 
-    /// A model of zeros with this config; load or initialise the parameters afterwards.
-    public init(config: ModelConfig) {
+    /// A float32 model of zeros with this config; load or initialise the parameters afterwards.
+    public convenience init(config: ModelConfig) {
+        self.init(config: config, weights: WeightSource(parameters: ParameterStore(layout: Transformer.parameterLayout(config: config))))
+    }
+
+    /// An int8 model whose weight matrices are `matrices` (every name of `matrixNames`); the other
+    /// parameters are zeros in `parameters`, to be loaded afterwards.
+    public convenience init(config: ModelConfig, int8 matrices: consuming [String: QuantizedMatrix]) {
+        let names = Set(Transformer.matrixNames(config: config))
+        precondition(Set(matrices.keys) == names, "an int8 model needs exactly its \(names.count) weight matrices")
+        let layout = Transformer.parameterLayout(config: config).filter { !names.contains($0.name) }
+        self.init(config: config, weights: WeightSource(parameters: ParameterStore(layout: layout), matrices: consume matrices))
+    }
+
+    private init(config: ModelConfig, weights: WeightSource) {
         self.config = config
-        let parameters = ParameterStore(layout: Transformer.parameterLayout(config: config))
+        let parameters = weights.parameters
         self.parameters = parameters
+        // A matrix that is shared (one name) is one weight, quantized once.
         let names = Transformer.embeddingNames(config: config)
-        encoderEmbedding = parameters.tensor(names.encoder)
-        decoderEmbedding = names.decoder == names.encoder ? encoderEmbedding : parameters.tensor(names.decoder)
-        outputProjection = names.output == names.decoder ? decoderEmbedding : parameters.tensor(names.output)
+        encoderEmbedding = weights.linear([names.encoder])
+        decoderEmbedding = names.decoder == names.encoder ? encoderEmbedding : weights.linear([names.decoder])
+        outputProjection = names.output == names.decoder ? decoderEmbedding : weights.linear([names.output])
         finalLogitsBias = parameters.tensor("final_logits_bias")
         positionTable = Tensor(Kernels.sinusoidalPositions(count: config.maxPositions, width: config.modelWidth),
                                shape: [config.maxPositions, config.modelWidth])
         embeddingScale = config.scaleEmbedding ? Float(config.modelWidth).squareRoot() : 1
         encoderLayers = (0..<config.encoderLayers).map {
-            EncoderLayer(parameters: parameters, prefix: "model.encoder.layers.\($0)", config: config)
+            EncoderLayer(weights: weights, prefix: "model.encoder.layers.\($0)", config: config)
         }
         decoderLayers = (0..<config.decoderLayers).map {
-            DecoderLayer(parameters: parameters, prefix: "model.decoder.layers.\($0)", config: config)
+            DecoderLayer(weights: weights, prefix: "model.decoder.layers.\($0)", config: config)
         }
+        var int8Weights: [String: QuantizedWeight] = [:]
+        if case .int8 = encoderEmbedding {
+            for name in Transformer.matrixNames(config: config) {
+                guard case .int8(let weight) = weights.linear([name]) else { preconditionFailure("\(name) is not int8") }
+                int8Weights[name] = weight
+            }
+        }
+        self.int8Weights = int8Weights
+    }
+
+    /// float32 or int8.
+    public var weightType: WeightType {
+        if case .int8 = encoderEmbedding { return .int8 }
+        return .float32
+    }
+
+    /// The parameters that an int8 model holds as int8: every weight matrix — the linear layers'
+    /// and the embeddings and output projection, each once however many roles it plays — in layout order.
+    public static func matrixNames(config: ModelConfig) -> [String] {
+        parameterLayout(config: config).filter { $0.shape.count == 2 && $0.name.hasSuffix(".weight") }.map(\.name)
     }
 
     /// The parameter names of the encoder's and decoder's embeddings and of the output projection,
@@ -63,7 +101,7 @@ public final class Transformer {
 
     /// Token embeddings (`table`: the encoder's or the decoder's) × scale + positions (by default
     /// 0 ..< L in each row), with dropout: (B, L, D).
-    func embed(ids: [Int32], positions: [Int32]? = nil, batch: Int, length: Int, table: Tensor, tape: Tape) -> Tensor {
+    func embed(ids: [Int32], positions: [Int32]? = nil, batch: Int, length: Int, table: LinearWeight, tape: Tape) -> Tensor {
         let positions = positions ?? (0..<batch).flatMap { _ in (0..<length).map(Int32.init) }
         return tape.embedding(ids: ids, positions: positions, batch: batch, length: length, table: table,
                               scale: embeddingScale, positionTable: positionTable, padId: Int32(config.padId),
@@ -106,7 +144,7 @@ public final class Transformer {
     /// Label-smoothed cross-entropy of the logits of `hidden` (B, T, D) against `labels` (B·T), pad
     /// ignored: `loss(logits: logits(hidden))` without holding all (B, T, V) logits (training uses this).
     public func loss(hidden: Tensor, labels: [Int32], smoothing: Float, tape: Tape) -> Tensor {
-        tape.projectedCrossEntropy(hidden, weight: outputProjection, bias: finalLogitsBias, labels: labels,
+        tape.projectedCrossEntropy(hidden, weight: outputProjection.float32, bias: finalLogitsBias, labels: labels,
                                    ignoreLabel: Int32(config.padId), smoothing: smoothing)
     }
 

@@ -131,7 +131,7 @@ public enum Checkpoint {
     }
 
     public static func load(_ directory: URL) throws -> Loaded {
-        let model = try ModelDirectory.loadModel(from: directory)
+        let model = try ModelDirectory.loadTrainableModel(from: directory, purpose: "training")
         let stateURL = directory.appendingPathComponent(stateFile)
         let state: TrainingState
         do { state = try CodableJSON.decode(TrainingState.self, from: try TextLines.read(stateURL)) } catch let error as FileError {

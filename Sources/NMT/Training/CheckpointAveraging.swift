@@ -66,7 +66,7 @@ public enum CheckpointAveraging {
         var reference: (url: URL, config: ModelConfig, tokenizer: TokenizerFiles)? = nil
         var lastConfig: ModelConfig? = nil
         for directory in directories {
-            let model = try ModelDirectory.loadModel(from: directory)
+            let model = try ModelDirectory.loadTrainableModel(from: directory, purpose: "averaging")
             let tokenizerURL = directory.appendingPathComponent(ModelDirectory.tokenizerFile)
             guard ModelDirectory.hasMarianTokenizer(directory) || FileManager.default.fileExists(atPath: tokenizerURL.path) else {
                 throw ModelError("\(tokenizerURL.path): missing from the model directory")

@@ -72,7 +72,7 @@ public final class Trainer {
     /// models it saves are folders of the same kind, with the same tokenizer files.
     public convenience init(fineTuning directory: URL, run: TrainingRun, output: URL, group: TrainingGroup = SingleProcess(),
                             onEvent: @escaping (TrainingEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) throws {
-        let pretrained = try ModelDirectory.loadModel(from: directory)
+        let pretrained = try ModelDirectory.loadTrainableModel(from: directory, purpose: "fine-tuning (--from)")
         var config = pretrained.config
         if let rate = run.model.dropout { config.dropout = rate }
         if let rate = run.model.attentionDropout { config.attentionDropout = rate }

@@ -6,8 +6,8 @@ import Foundation
 /// `{"benchmark": …, "metric": …, "value": …, "unit": …}`.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the speed of tokenization, decoding, training and image classification.",
-        subcommands: [BenchTokenize.self, BenchDecode.self, BenchTrain.self, BenchImage.self]
+        abstract: "Measure the speed of tokenization, decoding, training, image classification and the int8 product.",
+        subcommands: [BenchTokenize.self, BenchDecode.self, BenchTrain.self, BenchImage.self, BenchInt8.self]
     )
 }
 

@@ -24,11 +24,14 @@ struct BenchDecode: ParsableCommand {
     @Option(help: ArgumentHelp("A model directory to time instead of a random model (the shape options are then unused).",
                                valueName: "dir"))
     var model: String?
+    @Option(help: "Weights to compute with: int8 (quantized as the model loads), float32, or auto (as --model stores them; a random model is float32).")
+    var computeType: ComputeType = .auto
     @OptionGroup var computation: ThreadOptions
 
     func run() throws {
         computation.configure()
-        let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0)).model } ?? shape.randomModel(seed: 0)
+        let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0), computeType: computeType.weightType).model }
+            ?? (computeType == .int8 ? try shape.randomModel(seed: 0).quantized() : shape.randomModel(seed: 0))
         var generator = SeededGenerator(seed: 1)
         let V = model.config.vocabularySize
         let sources = (0..<sentences).map { _ in
@@ -47,7 +50,7 @@ struct BenchDecode: ParsableCommand {
                     _ = searcher.generate(sources: Array(sources[start..<min(start + batchSize, sources.count)]), options: options)
                 }
             }
-            let name = beam == 1 ? "decode greedy" : "decode beam \(beam)"
+            let name = (beam == 1 ? "decode greedy" : "decode beam \(beam)") + (model.weightType == .int8 ? " int8" : "")
             figures.append(BenchmarkFigure(benchmark: name, metric: "sentences_per_second", value: Double(sentences) / seconds, unit: "sentences/s"))
             figures.append(BenchmarkFigure(benchmark: name, metric: "target_tokens_per_second",
                                            value: Double(sentences * outputLength) / seconds, unit: "tokens/s"))

@@ -2,10 +2,13 @@ import ArgumentParser
 import Foundation
 import NMT
 
-/// `--model` and `--threads`, shared by the commands that run a translation model.
+/// `--model`, `--compute-type` and `--threads`, shared by the commands that run a translation model.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A model directory: nmt's own (config.json, model.safetensors, tokenizer.json) or a Hugging Face Marian / OPUS-MT folder (source.spm, target.spm, vocab.json; model.safetensors or pytorch_model.bin). Default: the shipped English→French model.", valueName: "dir"))
     var model: String?
+
+    @Option(help: ComputeType.help)
+    var computeType: ComputeType = .auto
 
     @OptionGroup var computation: ThreadOptions
 
@@ -14,11 +17,26 @@ struct ModelOptions: ParsableArguments {
     /// Sets up threads and the allocator, and loads the translator.
     func loadTranslator() throws -> Translator {
         computation.configure()
-        return try Translator(directory: try modelDirectory())
+        return try Translator(directory: try modelDirectory(), computeType: computeType.weightType)
     }
 
     func modelDirectory() throws -> URL {
         try ShippedModel.directory(given: model, relativePath: ShippedModel.relativePath)
+    }
+}
+
+/// `--compute-type`: a weight type, or auto for the one the model directory stores.
+enum ComputeType: String, ExpressibleByArgument, CaseIterable {
+    case auto, int8, float32
+
+    static let help = ArgumentHelp("Weights to compute with: int8 (a float32 model is quantized as it loads), float32 (an int8 model's codes given back as floats), or auto (as the model directory stores them).")
+
+    var weightType: WeightType? {
+        switch self {
+        case .auto: return nil
+        case .int8: return .int8
+        case .float32: return .float32
+        }
     }
 }
 

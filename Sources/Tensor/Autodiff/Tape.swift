@@ -15,6 +15,10 @@ public final class Tape {
 
     private var steps: [() -> Void] = []
 
+    /// Scratch memory of the int8 products run on this tape (their activation codes): a decoder
+    /// that keeps one tape across its steps allocates it once, at the size of its largest batch.
+    public private(set) lazy var quantizationWorkspace = QuantizationWorkspace()
+
     public init(recording: Bool = true, training: Bool = false, generator: SeededGenerator = SeededGenerator(seed: 0)) {
         self.isRecording = recording
         self.isTraining = training

@@ -192,7 +192,7 @@ public struct PyTorchCheckpoint: Sendable {
                 destination[next] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: storage.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)))
             case .f64:
                 destination[next] = Float(Double(bitPattern: UInt64(littleEndian: storage.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))))
-            case .i64, .i32:
+            case .i64, .i32, .i8:  // I8 only from safetensors (int8 codes); the unpickler maps no storage to it
                 preconditionFailure("convertFloats called on an integer tensor")
             }
             next += 1

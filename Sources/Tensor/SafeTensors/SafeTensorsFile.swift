@@ -16,10 +16,13 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     case i32 = "I32"
     /// IEEE 754 binary64, rounded to `Float` on reading.
     case f64 = "F64"
+    /// Signed 8-bit integers: the codes of int8 weights (read with `int8s`).
+    case i8 = "I8"
 
     /// Bytes per element.
     public var byteSize: Int {
         switch self {
+        case .i8: return 1
         case .f16, .bf16: return 2
         case .f32, .i32: return 4
         case .f64, .i64: return 8
@@ -30,7 +33,7 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     public var isFloatingPoint: Bool {
         switch self {
         case .f32, .f16, .bf16, .f64: return true
-        case .i64, .i32: return false
+        case .i64, .i32, .i8: return false
         }
     }
 }
@@ -134,11 +137,11 @@ public struct SafeTensorsFile: Sendable {
         convertFloats(entry, into: buffer)
     }
 
-    /// The values of an integer tensor (I64, or I32 widened) in row-major order.
+    /// The values of an integer tensor (I64, or I32 or I8 widened) in row-major order.
     public func int64s(_ name: String) throws -> [Int64] {
         let entry = try entry(name)
         guard !entry.dtype.isFloatingPoint else {
-            throw SafeTensorsError(source, tensor: name, "is \(entry.dtype.rawValue), not an integer tensor (I64 or I32)")
+            throw SafeTensorsError(source, tensor: name, "is \(entry.dtype.rawValue), not an integer tensor (I64, I32 or I8)")
         }
         let count = entry.elementCount
         return [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -146,11 +149,25 @@ public struct SafeTensorsFile: Sendable {
                 switch entry.dtype {
                 case .i64:
                     for i in 0 ..< count { buffer[i] = Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+                case .i8:
+                    for i in 0 ..< count { buffer[i] = Int64(source.load(fromByteOffset: i, as: Int8.self)) }
                 default:  // .i32
                     for i in 0 ..< count { buffer[i] = Int64(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
                 }
             }
             initialized = count
+        }
+    }
+
+    /// The values of an I8 tensor (int8 weight codes) in row-major order.
+    public func int8s(_ name: String) throws -> [Int8] {
+        let entry = try entry(name)
+        guard entry.dtype == .i8 else { throw SafeTensorsError(source, tensor: name, "is \(entry.dtype.rawValue), not I8") }
+        return [Int8](unsafeUninitializedCapacity: entry.elementCount) { buffer, count in
+            withTensorBytes(entry) { source in
+                _ = source.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
+            }
+            count = entry.elementCount
         }
     }
 
@@ -189,7 +206,7 @@ public struct SafeTensorsFile: Sendable {
                 for i in 0 ..< count {
                     destination[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
                 }
-            case .i64, .i32:
+            case .i64, .i32, .i8:
                 preconditionFailure("convertFloats called on an integer tensor")
             }
         }

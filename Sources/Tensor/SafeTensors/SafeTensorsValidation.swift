@@ -88,7 +88,7 @@ extension SafeTensorsFile {
         let dtypeValue = try field("dtype")
         guard case .string(let dtypeName) = dtypeValue else { throw failure("\"dtype\" is \(dtypeValue.kind), not a string") }
         guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-            throw failure("unknown dtype \(JSON.quoted(dtypeName)) (readable: F32, F16, BF16, I64, I32, F64)")
+            throw failure("unknown dtype \(JSON.quoted(dtypeName)) (readable: F32, F16, BF16, I64, I32, I8, F64)")
         }
 
         let shape = try integers("shape")

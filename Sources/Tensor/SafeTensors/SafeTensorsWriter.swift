@@ -8,24 +8,37 @@ import Musl
 import Darwin
 #endif
 
-/// Builds a safetensors file of `Float` tensors stored as F32 or F16, readable by Python's
-/// `safetensors` and by transformers (give `metadata: ["format": "pt"]` for the latter).
+/// Builds a safetensors file of `Float` tensors stored as F32 or F16 (and of int8 weight codes,
+/// stored as I8), readable by Python's `safetensors` and by transformers (give
+/// `metadata: ["format": "pt"]` for the latter).
 ///
 /// The file is laid out as the Python library lays it out: tensors sorted by name, packed one after
 /// another, and the JSON header padded with spaces so the data starts 8-byte aligned.
 public struct SafeTensorsWriter: Sendable {
-    private struct Stored: Sendable {
-        var shape: [Int]
-        var values: [Float]
+    private enum Values: Sendable {
+        case floats([Float])
+        case int8([Int8])
+
+        var count: Int {
+            switch self {
+            case .floats(let values): return values.count
+            case .int8(let values): return values.count
+            }
+        }
     }
 
-    /// The element type every tensor is stored as.
+    private struct Stored: Sendable {
+        var shape: [Int]
+        var values: Values
+    }
+
+    /// The element type every float tensor is stored as.
     public let dtype: SafeTensorsDType
     /// The `__metadata__` string map written into the header (omitted when empty).
     public let metadata: [String: String]
     private var tensors: [String: Stored] = [:]
 
-    /// A writer storing every tensor as `dtype`, which must be `.f32` or `.f16` (F16 rounds to
+    /// A writer storing every float tensor as `dtype`, which must be `.f32` or `.f16` (F16 rounds to
     /// nearest, ties to even; see `HalfPrecision.float16Bits`).
     public init(dtype: SafeTensorsDType = .f32, metadata: [String: String] = [:]) {
         precondition(dtype == .f32 || dtype == .f16, "SafeTensorsWriter writes F32 or F16, not \(dtype.rawValue)")
@@ -36,6 +49,15 @@ public struct SafeTensorsWriter: Sendable {
     /// Adds a tensor. `values` is row-major and must hold exactly the product of `shape` elements;
     /// the name must be new and must not be `__metadata__`.
     public mutating func add(_ name: String, shape: [Int], values: [Float]) {
+        insert(name, shape: shape, values: .floats(values))
+    }
+
+    /// Adds a tensor of int8 codes, stored as I8 (same rules as the float form).
+    public mutating func add(_ name: String, shape: [Int], int8 values: [Int8]) {
+        insert(name, shape: shape, values: .int8(values))
+    }
+
+    private mutating func insert(_ name: String, shape: [Int], values: Values) {
         precondition(name != SafeTensorsFile.metadataKey, "SafeTensorsWriter: \"\(name)\" is reserved for the metadata")
         precondition(tensors[name] == nil, "SafeTensorsWriter: tensor \"\(name)\" added twice")
         let count = Tensor.elementCount(shape)  // traps on a negative dimension or an overflow
@@ -54,16 +76,16 @@ public struct SafeTensorsWriter: Sendable {
         let names = tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let header = headerBytes(names: names)
         let dataStart = 8 + header.count
-        let dataLength = names.reduce(0) { $0 + tensors[$1]!.values.count * dtype.byteSize }
+        let dataLength = names.reduce(0) { $0 + byteCount(tensors[$1]!) }
         var file = Data(count: dataStart + dataLength)
         file.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
             raw.storeBytes(of: UInt64(header.count).littleEndian, as: UInt64.self)
             raw.baseAddress!.advanced(by: 8).copyMemory(from: header, byteCount: header.count)
             var offset = dataStart
             for name in names {
-                let values = tensors[name]!.values
-                let destination = UnsafeMutableRawBufferPointer(rebasing: raw[offset ..< offset + values.count * dtype.byteSize])
-                encode(values, into: destination)
+                let stored = tensors[name]!
+                let destination = UnsafeMutableRawBufferPointer(rebasing: raw[offset ..< offset + byteCount(stored)])
+                encode(stored.values, into: destination)
                 offset += destination.count
             }
         }
@@ -90,14 +112,26 @@ public struct SafeTensorsWriter: Sendable {
 
     // MARK: - Layout
 
-    private func encode(_ values: [Float], into destination: UnsafeMutableRawBufferPointer) {
-        values.withUnsafeBufferPointer { source in
-            switch dtype {
-            case .f32:
-                for i in source.indices { destination.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
-            default:  // .f16, checked in init
-                for i in source.indices {
-                    destination.storeBytes(of: HalfPrecision.float16Bits(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+    private func storedType(_ stored: Stored) -> SafeTensorsDType {
+        if case .int8 = stored.values { return .i8 }
+        return dtype
+    }
+
+    private func byteCount(_ stored: Stored) -> Int { stored.values.count * storedType(stored).byteSize }
+
+    private func encode(_ values: Values, into destination: UnsafeMutableRawBufferPointer) {
+        switch values {
+        case .int8(let codes):
+            codes.withUnsafeBytes { destination.copyMemory(from: $0) }
+        case .floats(let floats):
+            floats.withUnsafeBufferPointer { source in
+                switch dtype {
+                case .f32:
+                    for i in source.indices { destination.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                default:  // .f16, checked in init
+                    for i in source.indices {
+                        destination.storeBytes(of: HalfPrecision.float16Bits(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    }
                 }
             }
         }
@@ -115,9 +149,9 @@ public struct SafeTensorsWriter: Sendable {
         var offset = 0
         for name in names {
             let tensor = tensors[name]!
-            let end = offset + tensor.values.count * dtype.byteSize
+            let end = offset + byteCount(tensor)
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(JSON.quoted(name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(JSON.quoted(name)):{\"dtype\":\"\(storedType(tensor).rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array("{\(parts.joined(separator: ","))}".utf8)

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The real workload of issue 17: the shipped model (models/en-fr) translating Tatoeba test's 2,000
+# English sources from a file, batches of 64, 2 threads, greedy and beam 4 — `nmt translate --input`
+# end to end (load, tokenization, writing, all of it) against CTranslate2 on the same weights
+# (../shared/bench/ct2_translate_model.py: its translate_batch time alone), float32 and int8, one
+# right after the other in each round. Prints sentences/s, the ratios nmt / CTranslate2 of the same
+# compute type (medians over the rounds) and how many outputs are identical.
+# Usage: scripts/bench-translate.sh [PYTHON] [ROUNDS] [MODEL] [THREADS]
+#   PYTHON: a venv with ctranslate2, tokenizers, sentencepiece (default /root/REF/bin/python)
+#   THREADS: 2 by default (the issue's figure); 1 is steadier on a machine shared with other work,
+#   where CTranslate2 at 2 threads was seen to slow to a tenth of its 1-thread speed (load 12).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-/root/REF/bin/python}
+rounds=${2:-3}
+model=${3:-models/en-fr}
+threads=${4:-2}
+test_set=../shared/corpora/tatoeba-eng-fra/test.tsv
+[[ -f $test_set ]] || { echo "bench-translate.sh: $test_set: not found (../shared beside the checkout)" >&2; exit 1; }
+[[ -d $model ]] || { echo "bench-translate.sh: $model: no such model directory" >&2; exit 1; }
+"$python" -c "import ctranslate2, tokenizers, sentencepiece" 2>/dev/null \
+    || { echo "bench-translate.sh: $python cannot import ctranslate2, tokenizers and sentencepiece" >&2; exit 1; }
+swift build -c release >/dev/null
+nmt=.build/release/nmt
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cut -f1 "$test_set" > "$work/sources.txt"
+sentences=$(wc -l < "$work/sources.txt")
+
+# nmt runs int8 once `nmt translate` has --compute-type (issue 17, phase B).
+nmt_types=(float32)
+if "$nmt" translate --help 2>&1 | grep -q -- '--compute-type'; then nmt_types+=(int8); fi
+
+echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, $sentences sentences of $test_set, model $model, $threads threads"
+[[ ${#nmt_types[@]} == 1 ]] && echo "nmt int8: not run (this nmt translate has no --compute-type yet)"
+
+# One timed nmt run: prints sentences/s, end to end.
+run_nmt() {  # compute-type beam output
+    # Each line whole and no loop guard, as CTranslate2 gets them (issue 20's defaults cost nothing
+    # measurable: docs/BENCHMARKS.md); --overwrite: the rounds write the same file.
+    local options=(--model "$model" --input "$work/sources.txt" --batch-size 64 --threads "$threads" --beam "$2" --output "$3"
+                   --overwrite --no-split --no-repetition-guard --compute-type "$1")
+    local start end
+    start=$(date +%s.%N)
+    "$nmt" translate "${options[@]}"
+    end=$(date +%s.%N)
+    awk -v n="$sentences" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", n / (e - s) }'
+}
+
+# One timed CTranslate2 run: its own figure, translate_batch alone.
+run_ct2() {  # compute-type beam output
+    "$python" ../shared/bench/ct2_translate_model.py "$model" "$work/sources.txt" "$3" \
+        --beam "$2" --batch 64 --threads "$threads" --compute "$1" 2>/dev/null \
+        | sed -n 's/^ctranslate2 .*: \([0-9.]*\) sent\/s.*/\1/p'
+}
+
+# Lines two files share, position by position.
+identical() { paste -d '\t' "$1" "$2" | awk -F '\t' '$1 == $2 { n++ } END { print n + 0 }'; }
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A speed ratios
+for round in $(seq "$rounds"); do
+    for beam in 4 1; do
+        line="round $round, beam $beam:"
+        for type in float32 int8; do
+            c=$(run_ct2 $type $beam "$work/ct2.$type.$beam.txt")
+            speed[ct2.$type.$beam]+=" $c"
+            line+=" CTranslate2 $type $c;"
+        done
+        for type in "${nmt_types[@]}"; do
+            n=$(run_nmt $type $beam "$work/nmt.$type.$beam.txt")
+            speed[nmt.$type.$beam]+=" $n"
+            ratio=$(awk -v a="$n" -v b="$(echo "${speed[ct2.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')
+            ratios[$type.$beam]+=" $ratio"
+            line+=" nmt $type $n (${ratio}×);"
+        done
+        echo "$line sentences/s"
+    done
+done
+
+echo
+echo "medians over $rounds rounds, sentences/s (nmt end to end; CTranslate2 translate_batch alone):"
+printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
+for beam in 4 1; do
+    name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
+    nmt_int8="-" int8_ratio="-"
+    if [[ ${#nmt_types[@]} == 2 ]]; then
+        nmt_int8=$(echo "${speed[nmt.int8.$beam]}" | median)
+        int8_ratio="$(echo "${ratios[int8.$beam]}" | median)×"
+    fi
+    printf '%-8s %14s %14s %12s %12s %14s %14s\n' "$name" \
+        "$(echo "${speed[ct2.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
+        "$(echo "${ratios[float32.$beam]}" | median)×" \
+        "$(echo "${speed[ct2.int8.$beam]}" | median)" "$nmt_int8" "$int8_ratio"
+done
+
+echo
+echo "identical outputs (of $sentences), last round:"
+for beam in 4 1; do
+    name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
+    line="$name: nmt float32 = CT2 float32 $(identical "$work/nmt.float32.$beam.txt" "$work/ct2.float32.$beam.txt");"
+    line+=" CT2 int8 = CT2 float32 $(identical "$work/ct2.int8.$beam.txt" "$work/ct2.float32.$beam.txt")"
+    if [[ ${#nmt_types[@]} == 2 ]]; then
+        line+="; nmt int8 = CT2 int8 $(identical "$work/nmt.int8.$beam.txt" "$work/ct2.int8.$beam.txt")"
+        line+="; nmt int8 = nmt float32 $(identical "$work/nmt.int8.$beam.txt" "$work/nmt.float32.$beam.txt")"
+    fi
+    echo "$line"
+done
