@@ -7,6 +7,8 @@
 # compute type (medians over the rounds) and how many outputs are identical.
 # Usage: scripts/bench-translate.sh [PYTHON] [ROUNDS] [MODEL] [THREADS]
 #   PYTHON: a venv with ctranslate2, tokenizers, sentencepiece (default /root/REF/bin/python)
+#   NMT=PATH in the environment runs that binary instead of building one (a build with other traits,
+#   e.g. the one `swift test -c release --traits MPI` leaves, is reused without a rebuild).
 #   THREADS: 2 by default (the figure); 1 is steadier on a machine shared with other work,
 #   where CTranslate2 at 2 threads was seen to slow to a tenth of its 1-thread speed (load 12).
 set -euo pipefail
@@ -20,8 +22,8 @@ test_set=../shared/corpora/tatoeba-eng-fra/test.tsv
 [[ -d $model ]] || { echo "bench-translate.sh: $model: no such model directory" >&2; exit 1; }
 "$python" -c "import ctranslate2, tokenizers, sentencepiece" 2>/dev/null \
     || { echo "bench-translate.sh: $python cannot import ctranslate2, tokenizers and sentencepiece" >&2; exit 1; }
-swift build -c release >/dev/null
-nmt=.build/release/nmt
+nmt=${NMT:-}
+if [[ -z $nmt ]]; then swift build -c release >/dev/null; nmt=.build/release/nmt; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cut -f1 "$test_set" > "$work/sources.txt"
