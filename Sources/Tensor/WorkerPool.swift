@@ -92,7 +92,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func work(index: Int) {
-        var seen = generation.load(ordering: .acquiring)
+        // Region 0 is "none yet", not the generation when this thread starts: a region started
+        // before the thread first runs must still find it.
+        var seen = 0
         while true {
             seen = waitForRegion(after: seen)
             if stopping.load(ordering: .acquiring) { return }
