@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
             nmt does not train from it or average it.
 
               nmt export runs/tatoeba --output runs/tatoeba-f16 --dtype f16
-              nmt export models/en-fr --output models/en-fr-int8 --dtype int8
+              nmt export models/en-fr --output runs/en-fr-int8 --dtype int8
             """
     )
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 import Synchronization
 
 /// Threads that stay awake between parallel regions, for `Parallel.forEach`.
@@ -83,8 +84,10 @@ final class WorkerPool: @unchecked Sendable {
             body(0)
             var spins = 0
             while running.load(ordering: .acquiring) > 0 {
+                // A pause hint, not a system call; a yield now and then in case the worker it
+                // waits for lost its core (more threads than cores).
                 spins += 1
-                if spins > 64 { sched_yield() }
+                if spins & 1023 == 0 { sched_yield() } else { nmt_spin_pause() }
             }
             self.body = nil
         }
@@ -113,9 +116,10 @@ final class WorkerPool: @unchecked Sendable {
             let current = generation.load(ordering: .acquiring)
             if current != seen { return current }
             spins += 1
+            nmt_spin_pause()
             if spins & 63 == 0 {
                 if Self.now() - start > Self.spinNanoseconds { break }
-                sched_yield()
+                if spins & 1023 == 0 { sched_yield() }
             }
         }
         pthread_mutex_lock(lock)
