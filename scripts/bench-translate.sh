@@ -31,7 +31,6 @@ sentences=$(wc -l < "$work/sources.txt")
 
 # nmt int8 runs the model's int8 export, as a user who exported it would (quantizing at load with
 # --compute-type int8 gives the same translations and adds the quantization to every run).
-nmt_types=(float32 int8)
 "$nmt" export "$model" --output "$work/model-int8" --dtype int8 >/dev/null
 
 echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
@@ -73,7 +72,7 @@ for round in $(seq "$rounds"); do
             speed[ct2.$type.$beam]+=" $c"
             line+=" CTranslate2 $type $c;"
         done
-        for type in "${nmt_types[@]}"; do
+        for type in float32 int8; do
             n=$(run_nmt $type $beam "$work/nmt.$type.$beam.txt")
             speed[nmt.$type.$beam]+=" $n"
             ratio=$(awk -v a="$n" -v b="$(echo "${speed[ct2.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')
@@ -89,11 +88,8 @@ echo "medians over $rounds rounds, sentences/s (nmt end to end; CTranslate2 tran
 printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
 for beam in 4 1; do
     name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
-    nmt_int8="-" int8_ratio="-"
-    if [[ ${#nmt_types[@]} == 2 ]]; then
-        nmt_int8=$(echo "${speed[nmt.int8.$beam]}" | median)
-        int8_ratio="$(echo "${ratios[int8.$beam]}" | median)×"
-    fi
+    nmt_int8=$(echo "${speed[nmt.int8.$beam]}" | median)
+    int8_ratio="$(echo "${ratios[int8.$beam]}" | median)×"
     printf '%-8s %14s %14s %12s %12s %14s %14s\n' "$name" \
         "$(echo "${speed[ct2.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
         "$(echo "${ratios[float32.$beam]}" | median)×" \
@@ -106,9 +102,7 @@ for beam in 4 1; do
     name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
     line="$name: nmt float32 = CT2 float32 $(identical "$work/nmt.float32.$beam.txt" "$work/ct2.float32.$beam.txt");"
     line+=" CT2 int8 = CT2 float32 $(identical "$work/ct2.int8.$beam.txt" "$work/ct2.float32.$beam.txt")"
-    if [[ ${#nmt_types[@]} == 2 ]]; then
-        line+="; nmt int8 = CT2 int8 $(identical "$work/nmt.int8.$beam.txt" "$work/ct2.int8.$beam.txt")"
-        line+="; nmt int8 = nmt float32 $(identical "$work/nmt.int8.$beam.txt" "$work/nmt.float32.$beam.txt")"
-    fi
+    line+="; nmt int8 = CT2 int8 $(identical "$work/nmt.int8.$beam.txt" "$work/ct2.int8.$beam.txt")"
+    line+="; nmt int8 = nmt float32 $(identical "$work/nmt.int8.$beam.txt" "$work/nmt.float32.$beam.txt")"
     echo "$line"
 done
