@@ -34,13 +34,11 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        let ranOnPool = runOnPool(parts: workers) { worker in
+        func chunk(_ worker: Int) {
             for i in (count * worker / workers)..<(count * (worker + 1) / workers) { body(i) }
         }
-        if ranOnPool { return }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for i in (count * worker / workers)..<(count * (worker + 1) / workers) { body(i) }
-        }
+        if runOnPool(parts: workers, chunk) { return }
+        DispatchQueue.concurrentPerform(iterations: workers, execute: chunk)
     }
 
     /// Runs the region on `WorkerPool`; false when there is none or it is running another region.
