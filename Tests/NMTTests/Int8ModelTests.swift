@@ -95,7 +95,7 @@ final class Int8ModelTests: XCTestCase {
     func testShippedModelInt8LogitsStayWithinTheQuantizationError() throws {
         let translator = try Translator(directory: Self.shippedModel)
         let float = translator.model, int8 = try float.quantized()
-        let measured = logitDifference(float, int8, translator: translator)
+        let measured = Self.logitDifference(float, int8, translator: translator)
         print("int8 against float32 logits: worst |Δ| \(measured.worst) of the row's range, RMS \(measured.rms) relative, best token agrees at \(measured.agreeing) of \(measured.positions)")
         XCTAssertGreaterThan(measured.worst, 1e-4, "the int8 path ran (its logits differ from float32's)")
         XCTAssertLessThanOrEqual(measured.worst, 0.05)
@@ -108,7 +108,7 @@ final class Int8ModelTests: XCTestCase {
         matrices[name] = try QuantizedMatrix(codes: wrong.codes, scales: wrong.scales.map { $0 * 2 }, shape: wrong.shape)
         let broken = Transformer(config: int8.config, int8: matrices)
         broken.parameters.values.update(from: int8.parameters.values, count: int8.parameters.count)
-        let brokenDifference = logitDifference(float, broken, translator: translator)
+        let brokenDifference = Self.logitDifference(float, broken, translator: translator)
         print("with \(name)'s scales doubled: worst |Δ| \(brokenDifference.worst), RMS \(brokenDifference.rms)")
         XCTAssertGreaterThan(max(brokenDifference.worst, brokenDifference.rms), 0.05)
     }
@@ -116,7 +116,7 @@ final class Int8ModelTests: XCTestCase {
     /// How far `other`'s teacher-forced logits are from `float`'s on four sentence pairs: the worst
     /// |Δ| as a fraction of its row's range, the RMS of Δ over the RMS of the logits, and at how
     /// many positions the best token is the same.
-    private func logitDifference(_ float: Transformer, _ other: Transformer, translator: Translator)
+    static func logitDifference(_ float: Transformer, _ other: Transformer, translator: Translator)
         -> (worst: Float, rms: Float, agreeing: Int, positions: Int) {
         let pairs = [("I am a student.", "Je suis étudiant."),
                      ("The weather is nice today, so we will go for a walk in the park.",
@@ -144,7 +144,7 @@ final class Int8ModelTests: XCTestCase {
     }
 
     /// The logits (T, V) of `target` teacher-forced after `source`.
-    private func logits(_ model: Transformer, translator: Translator, source: String, target: String) -> ([Float], Int) {
+    static func logits(_ model: Transformer, translator: Translator, source: String, target: String) -> ([Float], Int) {
         let sourceIds = translator.sourceIds(source).ids
         let targetIds = [model.config.decoderStartId] + translator.tokenizer.encodeTarget(target)
         let tape = Tape.inference

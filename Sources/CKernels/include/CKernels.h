@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "RowKernels.h"
 #include "Int8GEMM.h"
+#include "FloatGEMM.h"
 #include "SpinWait.h"
 
 // The translation engine's kernels written in C, where Swift's code generation falls short; Tensor

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The int8 matrix product of quantized inference (Tensor/Quantization holds the Swift side):
+// The int8 matrix product of quantized inference (Tensor/InferenceWeights holds the Swift side):
 //
 //   y (M, N) = dequantize(A (M, K) · Wᵀ) + bias,   W (N, K) int8 rows with one scale per row
 //

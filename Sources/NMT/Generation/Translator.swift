@@ -30,9 +30,10 @@ public final class Translator {
 
     /// Loads config.json, the weights and the tokenizer from a model directory: nmt's own
     /// (tokenizer.json) or an OPUS-MT folder (SentencePiece files, maybe pytorch_model.bin only),
-    /// its weights as stored or converted to `computeType` (`ModelDirectory.loadModel`).
+    /// its weights as stored or converted to `computeType` (`ModelDirectory.loadModel`), a float32
+    /// model's packed for the inference product (`Transformer.packedForInference`).
     public convenience init(directory: URL, computeType: WeightType? = nil) throws {
-        let model = try ModelDirectory.loadModel(from: directory, computeType: computeType)
+        let model = try ModelDirectory.loadModel(from: directory, computeType: computeType).packedForInference()
         try self.init(model: model, tokenizer: try ModelDirectory.loadTokenizer(from: directory))
     }
 

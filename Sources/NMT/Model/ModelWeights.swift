@@ -35,9 +35,12 @@ public struct QuantizedMatrix: Sendable {
 /// Where a model's layers find their weights while it is built: the flat float32 store for every
 /// parameter, or — for an int8 model — the store for biases and norms and `matrices` for the
 /// weight matrices. A fused projection (q, k and v side by side) is packed once, and its parts are
-/// row views of it, as the float32 parts are views of one stretch of the store.
+/// row views of it, as the float32 parts are views of one stretch of the store. With `packsFloat`,
+/// float32 matrices come packed for inference (`PackedWeight`), each stretch of the store once.
 final class WeightSource {
     let parameters: ParameterStore
+    private let packsFloat: Bool
+    private var packedFloat: [[String]: PackedWeight] = [:]
     /// The matrices not packed yet: each leaves when it is, so that a model being loaded does not
     /// hold every matrix's codes twice (its cold start is measured: docs/BENCHMARKS.md).
     private var matrices: [String: QuantizedMatrix]?
@@ -46,8 +49,9 @@ final class WeightSource {
     /// Matrices packed so far, with the names they stack, in order.
     private var packed: [(names: [String], weight: QuantizedWeight)] = []
 
-    init(parameters: ParameterStore, matrices: consuming [String: QuantizedMatrix]? = nil) {
+    init(parameters: ParameterStore, matrices: consuming [String: QuantizedMatrix]? = nil, packsFloat: Bool = false) {
         self.parameters = parameters
+        self.packsFloat = packsFloat && matrices == nil
         self.matrices = matrices
         rowCounts = matrices?.mapValues { $0.shape[0] } ?? [:]
     }
@@ -56,7 +60,12 @@ final class WeightSource {
     /// along the output rows.
     func linear(_ names: [String]) -> LinearWeight {
         guard let matrices else {
-            return .float32(names.count == 1 ? parameters.tensor(names[0]) : parameters.tensor(spanning: names))
+            let tensor = names.count == 1 ? parameters.tensor(names[0]) : parameters.tensor(spanning: names)
+            guard packsFloat else { return .float32(tensor) }
+            if let weight = packedFloat[names] { return .packedFloat32(weight) }
+            let weight = PackedWeight(tensor)
+            packedFloat[names] = weight
+            return .packedFloat32(weight)
         }
         for (group, weight) in packed {
             guard let first = group.firstIndex(of: names[0]), group.count >= first + names.count,

@@ -37,6 +37,21 @@ public final class Transformer {
         self.init(config: config, weights: WeightSource(parameters: ParameterStore(layout: layout), matrices: consume matrices))
     }
 
+    /// Whether the weight matrices are packed for the inference product (`packedForInference`).
+    public var isPackedForInference: Bool {
+        if case .packedFloat32 = encoderEmbedding { return true }
+        return false
+    }
+
+    /// This float32 model with its weight matrices also packed for the inference product
+    /// (`PackedWeight`, FloatGEMM.h), sharing its parameters; itself when it is int8 or when the
+    /// processor cannot run the packed product. Inference only: the packed copies do not follow
+    /// changes to the parameters, and the packed ops refuse a tape that records gradients.
+    public func packedForInference() -> Transformer {
+        guard weightType == .float32, FloatPath.best == .packedAVX2, case .float32 = encoderEmbedding else { return self }
+        return Transformer(config: config, weights: WeightSource(parameters: parameters, packsFloat: true))
+    }
+
     private init(config: ModelConfig, weights: WeightSource) {
         self.config = config
         let parameters = weights.parameters

@@ -31,7 +31,7 @@ struct BenchDecode: ParsableCommand {
     func run() throws {
         computation.configure()
         let model = try self.model.map { try Translator(directory: URL(fileURLWithPath: $0), computeType: computeType.weightType).model }
-            ?? (computeType == .int8 ? try shape.randomModel(seed: 0).quantized() : shape.randomModel(seed: 0))
+            ?? (computeType == .int8 ? try shape.randomModel(seed: 0).quantized() : shape.randomModel(seed: 0).packedForInference())
         var generator = SeededGenerator(seed: 1)
         let V = model.config.vocabularySize
         let sources = (0..<sentences).map { _ in

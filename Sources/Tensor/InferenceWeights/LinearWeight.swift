@@ -1,14 +1,17 @@
 /// The weight W (N, K) of a linear map y = x · Wᵀ + b: float32 (trainable, a view into the
-/// parameters) or int8 codes with one scale per row (inference only). Layers hold this instead of a
-/// tensor, so one layer code runs either model; the ops below choose the kernel.
+/// parameters), float32 packed for inference as well, or int8 codes with one scale per row
+/// (inference only). Layers hold this instead of a tensor, so one layer code runs any model; the
+/// ops below choose the kernel.
 public enum LinearWeight {
     case float32(Tensor)
+    case packedFloat32(PackedWeight)
     case int8(QuantizedWeight)
 
     /// N.
     public var outFeatures: Int {
         switch self {
         case .float32(let w): return w.size(0)
+        case .packedFloat32(let w): return w.outFeatures
         case .int8(let w): return w.outFeatures
         }
     }
@@ -17,6 +20,7 @@ public enum LinearWeight {
     public var inFeatures: Int {
         switch self {
         case .float32(let w): return w.size(1)
+        case .packedFloat32(let w): return w.inFeatures
         case .int8(let w): return w.inFeatures
         }
     }
@@ -24,14 +28,18 @@ public enum LinearWeight {
     /// The float32 matrix, for the code that only a float model runs (training, inspection of raw
     /// weights); an int8 weight has none.
     public var float32: Tensor {
-        guard case .float32(let w) = self else { preconditionFailure("int8 weights serve inference only; this needs float32 weights") }
-        return w
+        switch self {
+        case .float32(let w): return w
+        case .packedFloat32(let w): return w.tensor
+        case .int8: preconditionFailure("int8 weights serve inference only; this needs float32 weights")
+        }
     }
 
     /// Row `r` of W as float32, written to `out` (K): the value itself, or what its codes give back.
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         switch self {
-        case .float32(let w):
+        case .float32, .packedFloat32:
+            let w = float32
             precondition(r >= 0 && r < w.size(0), "row \(r) of a weight of \(w.size(0)) rows")
             out.update(from: w.data + r * w.size(1), count: w.size(1))
         case .int8(let w):
@@ -40,11 +48,12 @@ public enum LinearWeight {
     }
 }
 
-/// The inference forms of the linear ops for an int8 weight (`Kernels.quantizedLinear`, the codes
-/// in the tape's workspace); a float32 weight takes the float op unchanged.
+/// The inference forms of the linear ops for a packed float32 weight (`Kernels.packedLinear`) and an
+/// int8 one (`Kernels.quantizedLinear`, the codes in the tape's workspace); a float32 weight takes
+/// the float op unchanged.
 extension Tape {
     private func checkInference(_ x: Tensor) {
-        precondition(!isTraining && !needsGradient(x), "int8 weights serve inference only")
+        precondition(!isTraining && !needsGradient(x), "packed and int8 weights serve inference only")
     }
 
     /// y (…, N) = x (…, K) · Wᵀ + b.
@@ -52,28 +61,37 @@ extension Tape {
         switch weight {
         case .float32(let w):
             return linear(x, weight: w, bias: bias)
+        case .packedFloat32(let w):
+            checkInference(x)
+            return Kernels.packedLinear(x, weight: w, bias: bias)
         case .int8(let w):
             checkInference(x)
             return Kernels.quantizedLinear(x, weight: w, bias: bias, workspace: quantizationWorkspace)
         }
     }
 
-    /// y (…, N) = dropout(relu(x · Wᵀ + b)); int8 fuses the ReLU into the product.
+    /// y (…, N) = dropout(relu(x · Wᵀ + b)); packed and int8 fuse the ReLU into the product.
     public func linearReLU(_ x: Tensor, weight: LinearWeight, bias: Tensor?, dropout p: Float) -> Tensor {
         switch weight {
         case .float32(let w):
             return linearReLU(x, weight: w, bias: bias, dropout: p)
+        case .packedFloat32(let w):
+            checkInference(x)
+            return Kernels.packedLinear(x, weight: w, bias: bias, relu: true)
         case .int8(let w):
             checkInference(x)
             return Kernels.quantizedLinear(x, weight: w, bias: bias, relu: true, workspace: quantizationWorkspace)
         }
     }
 
-    /// y (…, N) = residual + dropout(x · Wᵀ + b); int8 fuses the residual into the product.
+    /// y (…, N) = residual + dropout(x · Wᵀ + b); packed and int8 fuse the residual into the product.
     public func residualLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, dropout p: Float, residual: Tensor) -> Tensor {
         switch weight {
         case .float32(let w):
             return residualLinear(x, weight: w, bias: bias, dropout: p, residual: residual)
+        case .packedFloat32(let w):
+            checkInference(x)
+            return Kernels.packedLinear(x, weight: w, bias: bias, residual: residual).reshaped(residual.shape)
         case .int8(let w):
             checkInference(x)
             return Kernels.quantizedLinear(x, weight: w, bias: bias, residual: residual, workspace: quantizationWorkspace)
@@ -88,7 +106,8 @@ extension Tape {
         table: LinearWeight, scale: Float, positionTable: Tensor, padId: Int32?, dropout p: Float = 0
     ) -> Tensor {
         switch table {
-        case .float32(let t):
+        case .float32, .packedFloat32:
+            let t = table.float32
             return embedding(ids: ids, positions: positions, batch: batch, length: length, table: t, scale: scale,
                              positionTable: positionTable, padId: padId, dropout: p)
         case .int8(let t):
