@@ -51,7 +51,7 @@ struct Export: ParsableCommand {
     func run() throws {
         try OutputLocation.checkModelDirectory(output, option: "--output", overwrite: replacing.overwrite)
         let source = URL(fileURLWithPath: model)
-        let translator = try Translator(directory: source)
+        let translator = try Translator(directory: source, packingWeights: false)
         let destination = URL(fileURLWithPath: output)
         var tokenizerJSON: Data?
         if !ModelDirectory.hasMarianTokenizer(source) {

@@ -65,4 +65,21 @@ final class ShippedModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(bleu, 40, "BLEU on the dozen fell from 44.4")
         XCTAssertGreaterThanOrEqual(chrf, 60, "chrF on the dozen fell from 65.1")
     }
+
+    /// models/en-fr-multi30k (int8) reproduces the greedy figure docs/RESULTS.md gives for it on
+    /// Multi30k test 2016: BLEU 52.37, chrF 70.05 (2026-12-04). int8 products are exact integers,
+    /// so the score does not drift with the thread count.
+    func testMulti30kModelReproducesItsTest2016Score() throws {
+        guard let sources = Fixtures.sharedCorpus("multi30k/test_2016_flickr.en"),
+              let references = Fixtures.sharedCorpus("multi30k/test_2016_flickr.fr") else {
+            throw XCTSkip("../shared/corpora/multi30k is absent")
+        }
+        let model = Fixtures.packageRoot.appendingPathComponent("models/en-fr-multi30k")
+        let outcome = try NMTProcess.run(["evaluate", "--model", model.path, "--source", sources.path, "--reference", references.path,
+                                          "--beam", "1", "--format", "json"], timeout: 120)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(scores["bleu"] as? Double), 52.37, accuracy: 0.05)
+        XCTAssertEqual(try XCTUnwrap(scores["chrf"] as? Double), 70.05, accuracy: 0.05)
+    }
 }

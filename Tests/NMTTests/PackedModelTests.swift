@@ -11,7 +11,7 @@ final class PackedModelTests: XCTestCase {
         guard FloatPath.best == .packedAVX2 else { throw XCTSkip("this processor has no AVX2 and FMA: inference uses BLAS") }
     }
 
-    /// A float32 directory loads packed, sharing its parameters; int8 is never packed.
+    /// A float32 directory loads packed unless told not to, sharing its parameters; int8 is never packed.
     func testTranslatorPacksFloat32Models() throws {
         let translator = try Translator(directory: Int8ModelTests.shippedModel)
         XCTAssertTrue(translator.model.isPackedForInference)
@@ -19,6 +19,7 @@ final class PackedModelTests: XCTestCase {
         let int8 = try Translator(directory: Int8ModelTests.shippedModel, computeType: .int8)
         XCTAssertFalse(int8.model.isPackedForInference)
         XCTAssertFalse(try ModelDirectory.loadModel(from: Int8ModelTests.shippedModel).isPackedForInference)
+        XCTAssertFalse(try Translator(directory: Int8ModelTests.shippedModel, packingWeights: false).model.isPackedForInference)
         for fixture in ["marian-tiny", "opus-mt-tiny-separate"] {
             let model = try ModelDirectory.loadModel(from: Fixtures.url(fixture))
             let packed = model.packedForInference()

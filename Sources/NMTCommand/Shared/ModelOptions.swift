@@ -14,10 +14,11 @@ struct ModelOptions: ParsableArguments {
 
     var threads: Int { computation.threads }
 
-    /// Sets up threads and the allocator, and loads the translator.
-    func loadTranslator() throws -> Translator {
+    /// Sets up threads and the allocator, and loads the translator; `manySentences` packs a
+    /// float32 model's weights for the inference product (`Translator.init(directory:…)`).
+    func loadTranslator(manySentences: Bool = true) throws -> Translator {
         computation.configure()
-        return try Translator(directory: try modelDirectory(), computeType: computeType.weightType)
+        return try Translator(directory: try modelDirectory(), computeType: computeType.weightType, packingWeights: manySentences)
     }
 
     func modelDirectory() throws -> URL {
