@@ -108,7 +108,7 @@ struct AttentionCommand: ParsableCommand {
 
     func run() throws {
         if let svg { try OutputLocation.checkFile(svg, option: "--svg", overwrite: replacing.overwrite) }
-        let translator = try modelOptions.loadTranslator(manySentences: false)
+        let translator = try modelOptions.loadTranslator()
         let model = translator.model, config = model.config
         guard !text.allSatisfy(\.isWhitespace) else { throw CommandError("the sentence is empty") }
         let (sourceIds, truncated) = translator.sourceIds(text)

@@ -74,7 +74,7 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         if let output { try OutputLocation.checkFile(output, option: "--output", overwrite: replacing.overwrite) }
-        let translator = try modelOptions.loadTranslator(manySentences: text == nil)
+        let translator = try modelOptions.loadTranslator()
         let options = SearchOptions(beamSize: beam, nBest: nBest, lengthPenalty: lengthPenalty, maxNewTokens: maxLength,
                                     repetitionGuard: repetitionGuard ? RepetitionGuard() : nil)
         let sink = try OutputSink(path: output)

@@ -30,7 +30,7 @@ struct WalkthroughCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown }
 
     func run() throws {
-        let walkthrough = try Walkthrough(translator: try modelOptions.loadTranslator(manySentences: false), sentence: text)
+        let walkthrough = try Walkthrough(translator: try modelOptions.loadTranslator(), sentence: text)
         switch format {
         case .text: print(walkthrough.text(shading: Terminal.shading), terminator: "")
         case .markdown: print(walkthrough.markdown(), terminator: "")

@@ -14,11 +14,13 @@ struct ModelOptions: ParsableArguments {
 
     var threads: Int { computation.threads }
 
-    /// Sets up threads and the allocator, and loads the translator; `manySentences` packs a
-    /// float32 model's weights for the inference product (`Translator.init(directory:…)`).
-    func loadTranslator(manySentences: Bool = true) throws -> Translator {
+    /// Sets up threads and the allocator, and loads the translator, a float32 model's weights
+    /// packed for the inference product (`Translator.init(directory:…)`): every command that
+    /// translates computes with the same product, so `translate`, `attention` and `serve` agree to
+    /// the last bit (ServerEndpointTests).
+    func loadTranslator() throws -> Translator {
         computation.configure()
-        return try Translator(directory: try modelDirectory(), computeType: computeType.weightType, packingWeights: manySentences)
+        return try Translator(directory: try modelDirectory(), computeType: computeType.weightType)
     }
 
     func modelDirectory() throws -> URL {
