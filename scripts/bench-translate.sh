@@ -5,6 +5,10 @@
 # (../shared/bench/ct2_translate_model.py: its translate_batch time alone), float32 and int8, one
 # right after the other in each round. Prints sentences/s, the ratios nmt / CTranslate2 of the same
 # compute type (medians over the rounds) and how many outputs are identical.
+# CTranslate2 runs in two thread layouts: the shared script's, one batch at a time split across the
+# threads (inter_threads 1, intra_threads THREADS: the issue's figure), and one batch per thread
+# (inter_threads THREADS, intra_threads 1: scripts/ct2-batches-on-threads.py), which is how nmt
+# spreads a file's batches, and was 1.3 to 4 times as fast as the first here.
 # Usage: scripts/bench-translate.sh [PYTHON] [ROUNDS] [MODEL] [THREADS]
 #   PYTHON: a venv with ctranslate2, tokenizers, sentencepiece (default /root/REF/bin/python)
 #   NMT=PATH in the environment runs that binary instead of building one (a build with other traits,
@@ -51,10 +55,18 @@ run_nmt() {  # compute-type beam output
     awk -v n="$sentences" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", n / (e - s) }'
 }
 
-# One timed CTranslate2 run: its own figure, translate_batch alone.
+# One timed CTranslate2 run: its own figure, translate_batch alone. The converted model is kept
+# for the other layout.
 run_ct2() {  # compute-type beam output
     "$python" ../shared/bench/ct2_translate_model.py "$model" "$work/sources.txt" "$3" \
-        --beam "$2" --batch 64 --threads "$threads" --compute "$1" 2>/dev/null \
+        --beam "$2" --batch 64 --threads "$threads" --compute "$1" --keep "$work/ct2-model" 2>/dev/null \
+        | sed -n 's/^ctranslate2 .*: \([0-9.]*\) sent\/s.*/\1/p'
+}
+
+# The same with one batch per thread.
+run_ct2_batches() {  # compute-type beam output
+    "$python" scripts/ct2-batches-on-threads.py "$model" "$work/ct2-model" "$work/sources.txt" "$3" \
+        --beam "$2" --threads "$threads" --compute "$1" 2>/dev/null \
         | sed -n 's/^ctranslate2 .*: \([0-9.]*\) sent\/s.*/\1/p'
 }
 
@@ -63,7 +75,7 @@ identical() { paste -d '\t' "$1" "$2" | awk -F '\t' '$1 == $2 { n++ } END { prin
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A speed ratios
+declare -A speed ratios ratios_b
 for round in $(seq "$rounds"); do
     for beam in 4 1; do
         line="round $round, beam $beam:"
@@ -71,12 +83,16 @@ for round in $(seq "$rounds"); do
             c=$(run_ct2 $type $beam "$work/ct2.$type.$beam.txt")
             speed[ct2.$type.$beam]+=" $c"
             line+=" CTranslate2 $type $c;"
+            c=$(run_ct2_batches $type $beam "$work/ct2-batches.$type.$beam.txt")
+            speed[ct2b.$type.$beam]+=" $c"
+            line+=" (batch a thread $c);"
         done
         for type in float32 int8; do
             n=$(run_nmt $type $beam "$work/nmt.$type.$beam.txt")
             speed[nmt.$type.$beam]+=" $n"
             ratio=$(awk -v a="$n" -v b="$(echo "${speed[ct2.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')
             ratios[$type.$beam]+=" $ratio"
+            ratios_b[$type.$beam]+=" $(awk -v a="$n" -v b="$(echo "${speed[ct2b.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')"
             line+=" nmt $type $n (${ratio}×);"
         done
         echo "$line sentences/s"
@@ -94,6 +110,18 @@ for beam in 4 1; do
         "$(echo "${speed[ct2.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
         "$(echo "${ratios[float32.$beam]}" | median)×" \
         "$(echo "${speed[ct2.int8.$beam]}" | median)" "$nmt_int8" "$int8_ratio"
+done
+
+echo
+echo "against CTranslate2 with one batch a thread (inter_threads $threads, intra_threads 1), medians:"
+printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
+for beam in 4 1; do
+    name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
+    printf '%-8s %14s %14s %12s %12s %14s %14s\n' "$name" \
+        "$(echo "${speed[ct2b.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
+        "$(echo "${ratios_b[float32.$beam]}" | median)×" \
+        "$(echo "${speed[ct2b.int8.$beam]}" | median)" "$(echo "${speed[nmt.int8.$beam]}" | median)" \
+        "$(echo "${ratios_b[int8.$beam]}" | median)×"
 done
 
 echo

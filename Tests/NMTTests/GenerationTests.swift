@@ -66,6 +66,28 @@ final class GenerationTests: XCTestCase {
         }
     }
 
+    /// Batches spread over the threads whole (`generate(batches:)`) give what one batch after
+    /// another with every product split across the threads gives, bit for bit: float32 packed, int8,
+    /// greedy and beam.
+    func testBatchesOnTheirOwnThreadsEqualBatchesOneAfterAnother() throws {
+        var generator = SeededGenerator(seed: 11)
+        let V = model.config.vocabularySize
+        let batches = (0..<5).map { b in
+            (0..<(1 + b * 3)).map { _ in
+                (0..<(1 + Int(generator.next() % 14))).map { _ in 1 + Int(generator.next() % UInt64(V - 2)) } + [model.config.eosId]
+            }
+        }
+        for (name, weights) in [("float32", model.packedForInference()), ("int8", try model.quantized())] {
+            for beam in [1, 3] {
+                let options = SearchOptions(beamSize: beam, nBest: beam, maxNewTokens: 12, maxLengthFactor: nil)
+                let search = Generator(model: weights)
+                let together = search.generate(batches: batches, options: options)
+                let oneByOne = batches.map { search.generate(sources: $0, options: options) }
+                XCTAssertEqual(together, oneByOne, "\(name), beam \(beam)")
+            }
+        }
+    }
+
     func testNBestIsSortedAndLimitsHold() throws {
         let sources = try self.sources()
         let options = SearchOptions(beamSize: 4, nBest: 3, maxNewTokens: 5, maxLengthFactor: nil, minNewTokens: 2)

@@ -83,6 +83,35 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: sums, count: 4)), Array(repeating: 500 * 4950, count: 4))
     }
 
+    func testEachJobRunsOnceWholeOnOneThreadWithItsRegionsSerial() {
+        for threads in [1, 2, 3] {
+            Parallel.configure(threads: threads)
+            for count in [0, 1, 2, 5, 17] {
+                // Per job: how often it ran, the threads its regions saw, and whether a region
+                // inside it ran on the job's own thread.
+                let runs = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+                let seen = UnsafeMutablePointer<Int>.allocate(capacity: max(1, count))
+                let ownThread = UnsafeMutablePointer<Bool>.allocate(capacity: max(1, count))
+                defer { runs.deallocate(); seen.deallocate(); ownThread.deallocate() }
+                runs.initialize(repeating: 0, count: max(1, count))
+                Parallel.eachOnOneThread(count) { job in
+                    runs[job] += 1
+                    seen[job] = Parallel.threads
+                    let caller = pthread_self()
+                    var same = true
+                    Parallel.forEach(8) { _ in same = same && pthread_equal(pthread_self(), caller) != 0 }
+                    ownThread[job] = same
+                }
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: runs, count: count)), Array(repeating: 1, count: count), "threads \(threads), count \(count)")
+                let expectedThreads = count > 1 ? 1 : threads
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: seen, count: count)), Array(repeating: expectedThreads, count: count))
+                if count > 1 { XCTAssertTrue(UnsafeBufferPointer(start: ownThread, count: count).allSatisfy { $0 }) }
+                // Outside, regions have every thread again.
+                XCTAssertEqual(Parallel.threads, threads)
+            }
+        }
+    }
+
     func testANewThreadCountReplacesThePool() {
         for threads in [2, 4, 2, 1, 3] {
             Parallel.configure(threads: threads)

@@ -6,6 +6,7 @@
 #include "Int8GEMM.h"
 #include "FloatGEMM.h"
 #include "SpinWait.h"
+#include "SerialRegion.h"
 
 // The translation engine's kernels written in C, where Swift's code generation falls short; Tensor
 // imports them. The image model's Winograd transforms live apart, in CWinograd (ImageKernels).

@@ -69,6 +69,18 @@ public struct Generator {
         return beam(encoderOutput: encoderOutput, limits: limits, options: options)
     }
 
+    /// `generate` for each batch, the batches spread over the threads whole, one batch a thread at
+    /// a time (`Parallel.eachOnOneThread`), rather than each product of each batch split across
+    /// them; results in batch order, the same as one batch after another. With the longest batch
+    /// first, the thread that finishes last has the least left.
+    public func generate(batches: [[[Int]]], options: SearchOptions) -> [[[Hypothesis]]] {
+        var results = [[[Hypothesis]]](repeating: [], count: batches.count)
+        results.withUnsafeMutableBufferPointer { results in
+            Parallel.eachOnOneThread(batches.count) { b in results[b] = generate(sources: batches[b], options: options) }
+        }
+        return results
+    }
+
     /// Per row of logits: log Σ exp (so log p(v) = logit(v) − normalizer) and the `keep` largest
     /// logits, best first (ties: the lower id first), never the pad token and EOS only when
     /// allowed. One pass over each row in C (`Kernels.summarizeRows`), the rows spread over the threads.

@@ -73,10 +73,9 @@ public final class Translator {
         }
         // Similar lengths together keep padding (and wasted work) low.
         sources.sort { $0.ids.count > $1.ids.count }
-        let generator = Generator(model: model)
-        for start in stride(from: 0, to: sources.count, by: batchSize) {
-            let batch = sources[start..<min(start + batchSize, sources.count)]
-            let hypotheses = generator.generate(sources: batch.map(\.ids), options: options)
+        let batches = stride(from: 0, to: sources.count, by: batchSize).map { sources[$0..<min($0 + batchSize, sources.count)] }
+        let generated = Generator(model: model).generate(batches: batches.map { $0.map(\.ids) }, options: options)
+        for (batch, hypotheses) in zip(batches, generated) {
             for (item, nBest) in zip(batch, hypotheses) {
                 results[item.index] = nBest.map(translation)
                 if let best = results[item.index].first, best.repetitionCut {

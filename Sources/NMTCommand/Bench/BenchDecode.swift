@@ -5,7 +5,8 @@ import Tensor
 
 /// `nmt bench decode`: sentences/s of greedy and beam search on a randomly initialised model of
 /// the benchmark shape, the workload of ../shared/bench/ct2_decode_ref.py: 256 sources of 18
-/// tokens (EOS last), exactly 20 output tokens forced, batch 64. With `--model DIR` the same
+/// tokens (EOS last), exactly 20 output tokens forced, batch 64, the batches spread over the threads
+/// as `nmt translate` spreads a file's (`Generator.generate(batches:)`). With `--model DIR` the same
 /// workload runs on a model directory instead (nmt's own, or an OPUS-MT folder with untied
 /// embeddings), so two models of one shape are timed on equal work whatever they would generate.
 struct BenchDecode: ParsableCommand {
@@ -45,11 +46,8 @@ struct BenchDecode: ParsableCommand {
             let options = SearchOptions(beamSize: beam, maxNewTokens: outputLength, maxLengthFactor: nil, minNewTokens: outputLength,
                                         repetitionGuard: nil)
             _ = searcher.generate(sources: Array(sources.prefix(8)), options: options)  // warm-up
-            let seconds = medianSeconds(repeats: benchmark.repeats) {
-                for start in stride(from: 0, to: sources.count, by: batchSize) {
-                    _ = searcher.generate(sources: Array(sources[start..<min(start + batchSize, sources.count)]), options: options)
-                }
-            }
+            let batches = stride(from: 0, to: sources.count, by: batchSize).map { Array(sources[$0..<min($0 + batchSize, sources.count)]) }
+            let seconds = medianSeconds(repeats: benchmark.repeats) { _ = searcher.generate(batches: batches, options: options) }
             let name = (beam == 1 ? "decode greedy" : "decode beam \(beam)") + (model.weightType == .int8 ? " int8" : "")
             figures.append(BenchmarkFigure(benchmark: name, metric: "sentences_per_second", value: Double(sentences) / seconds, unit: "sentences/s"))
             figures.append(BenchmarkFigure(benchmark: name, metric: "target_tokens_per_second",
