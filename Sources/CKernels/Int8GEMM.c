@@ -3,7 +3,7 @@
 #include <string.h>
 
 // The plain parts of the int8 product: sizes, packing, and the scalar reference that defines what
-// the AVX2 path (Int8GEMMAVX2.c) must reproduce bit for bit.
+// the x86 paths (Int8GEMMX86.c: AVX2, AVX-512 VNNI) must reproduce bit for bit.
 
 ptrdiff_t nmt_int8_padded_depth(ptrdiff_t depth) {
     return (depth + NMT_INT8_GROUP_DEPTH - 1) / NMT_INT8_GROUP_DEPTH * NMT_INT8_GROUP_DEPTH;

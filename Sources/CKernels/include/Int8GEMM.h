@@ -17,6 +17,8 @@
 // saturating int16. With u ≤ 127 and |w| ≤ 127 a pair is at most 2 · 127 · 127 = 32258 < 32767, so it
 // never saturates and the AVX2 path equals the scalar reference on every input. Rows that are all of
 // one sign (after ReLU) keep the full 127 steps over their range, as a signed 8-bit code would.
+// The VNNI path (vpdpbusd sums in int32 and could take 8-bit codes) keeps the same codes, so a model
+// translates the same on every processor.
 
 /// Activation codes per row: u in [0, NMT_INT8_ACTIVATION_LEVELS].
 #define NMT_INT8_ACTIVATION_LEVELS 127
@@ -27,8 +29,8 @@
 #define NMT_INT8_PANEL_COLUMNS 8
 #define NMT_INT8_GROUP_DEPTH 4
 
-/// Activation rows must be this many bytes apart at least: K rounded up to a group (the AVX2 path
-/// reads whole groups; the padding meets zero weights).
+/// Activation rows must be this many bytes apart at least: K rounded up to a group (the x86 paths
+/// read whole groups; the padding meets zero weights).
 ptrdiff_t nmt_int8_padded_depth(ptrdiff_t depth);
 
 /// Bytes of the packed form of an (N, K) matrix: N and K rounded up to a panel and a group.
@@ -54,7 +56,7 @@ typedef struct {
     ptrdiff_t depth;               // K
     ptrdiff_t columns;             // N
     const int8_t *weightRows;      // (N, K), read by the reference
-    const int8_t *packedWeights;   // the panel layout, read by the AVX2 path
+    const int8_t *packedWeights;   // the panel layout, read by the x86 paths
     const int32_t *columnSums;     // (N rounded up to a panel)
     const float *columnFactors;    // (N rounded up to a panel) 1 / (weight scale) of each row of W
     const float *bias;             // (N) or NULL
@@ -83,6 +85,14 @@ void nmt_int8_quantize_rows_avx2(const float *x, ptrdiff_t rows, ptrdiff_t depth
 /// nmt_int8_gemm_reference from the packed weights with AVX2 (vpmaddubsw, vpmaddwd), bit for bit.
 /// firstColumn must be a multiple of a panel.
 void nmt_int8_gemm_avx2(const nmt_int8_product *product, ptrdiff_t firstRow, ptrdiff_t rowCount,
+                        ptrdiff_t firstColumn, ptrdiff_t columnCount);
+
+/// Whether this processor runs nmt_int8_gemm_vnni (AVX-512 F, BW, VL and VNNI, and the OS saving
+/// their state).
+int nmt_int8_vnni_supported(void);
+
+/// nmt_int8_gemm_avx2 with AVX-512 VNNI (vpdpbusd) on the same packed weights, bit for bit.
+void nmt_int8_gemm_vnni(const nmt_int8_product *product, ptrdiff_t firstRow, ptrdiff_t rowCount,
                         ptrdiff_t firstColumn, ptrdiff_t columnCount);
 #endif
 

@@ -1,21 +1,34 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Which implementation of the int8 product runs. Both give the same bits (Int8GEMM.h); the
+/// Which implementation of the int8 product runs. All give the same bits (Int8GEMM.h); the
 /// reference exists to define them and for processors without AVX2.
 public enum Int8Path: Sendable, CaseIterable {
     /// Plain C loops over the weight rows.
     case reference
     /// vpmaddubsw / vpmaddwd over the packed weights (x86-64 with AVX2).
     case avx2
+    /// vpdpbusd over the same packed weights (x86-64 with AVX-512 VNNI); the activations are
+    /// quantized by the AVX2 code.
+    case vnni
 
-    /// The fastest path this processor runs, chosen once.
-    public static let best: Int8Path = Int8Path.avx2.isSupported ? .avx2 : .reference
+    /// The fastest path this processor runs, chosen once. NMT_INT8_PATH=avx2 (or reference) in
+    /// the environment picks a slower one the processor runs, to measure one against the other
+    /// with one binary.
+    public static let best: Int8Path = {
+        let fastest = [Int8Path.vnni, .avx2].first(where: \.isSupported) ?? .reference
+        guard let asked = getenv("NMT_INT8_PATH").map({ String(cString: $0) }) else { return fastest }
+        return allCases.first { "\($0)" == asked && $0.isSupported } ?? fastest
+    }()
 
     /// Whether this processor runs the path.
     public var isSupported: Bool {
         switch self {
         case .reference: return true
         case .avx2: return Int8Path.processorHasAVX2
+        case .vnni: return Int8Path.processorHasVNNI
         }
     }
 
@@ -23,6 +36,14 @@ public enum Int8Path: Sendable, CaseIterable {
     private static let processorHasAVX2: Bool = {
         #if arch(x86_64)
         return nmt_int8_avx2_supported() != 0
+        #else
+        return false
+        #endif
+    }()
+
+    private static let processorHasVNNI: Bool = {
+        #if arch(x86_64)
+        return nmt_int8_vnni_supported() != 0
         #else
         return false
         #endif
@@ -78,7 +99,7 @@ public struct QuantizedRows {
         switch path {
         case .reference:
             nmt_int8_quantize_rows_reference(x, rows, depth, depth, codes, stride, zeroPoints, factors)
-        case .avx2:
+        case .avx2, .vnni:
             #if arch(x86_64)
             nmt_int8_quantize_rows_avx2(x, rows, depth, depth, codes, stride, zeroPoints, factors)
             #else
@@ -190,8 +211,8 @@ extension Kernels {
             columnFactors: weight.columnFactors.baseAddress, bias: bias, relu: relu ? 1 : 0, residual: residual, residualStride: N,
             output: output, outputStride: N, exactOutput: exactOutput)
         withUnsafePointer(to: &product) { product in
-            // Workers take whole pairs of panels (the kernel's widest block) of columns.
-            let unit = 2 * Int(NMT_INT8_PANEL_COLUMNS), units = (N + unit - 1) / unit
+            // Workers take whole blocks of panels (the AVX2 kernel's widest: 2; the VNNI kernel's 4) of columns.
+            let unit = (path == .vnni ? 4 : 2) * Int(NMT_INT8_PANEL_COLUMNS), units = (N + unit - 1) / unit
             let workers = rows * N * K >= 2 * BLAS.parallelThreshold ? min(Parallel.threads, units) : 1
             Parallel.forEach(workers) { worker in
                 let first = units * worker / workers * unit, end = min(N, units * (worker + 1) / workers * unit)
@@ -211,6 +232,12 @@ extension Kernels {
             nmt_int8_gemm_avx2(product, 0, rows, firstColumn, columnCount)
             #else
             preconditionFailure("AVX2 on a processor without it")
+            #endif
+        case .vnni:
+            #if arch(x86_64)
+            nmt_int8_gemm_vnni(product, 0, rows, firstColumn, columnCount)
+            #else
+            preconditionFailure("AVX-512 VNNI on a processor without it")
             #endif
         }
     }
