@@ -6,7 +6,8 @@ import XCTest
 /// space, and an output that cannot be written.
 extension RobustnessTests {
     /// Lines written to a pipe are answered while it stays open: a partial chunk is translated as
-    /// soon as nothing more is waiting, and more than a chunk (256 lines) comes out before the end.
+    /// soon as nothing more is waiting, and more than a chunk (1,024 lines at the default batch size)
+    /// comes out before the end.
     func testTranslateStreamsStandardInputBeforeItCloses() throws {
         let process = Process()
         process.executableURL = try NMTProcess.binary()
@@ -33,13 +34,13 @@ extension RobustnessTests {
         }
         input.fileHandleForWriting.write(Data("I am a student.\n".utf8))
         XCTAssertTrue(waitForLines(1), "the first line is translated while standard input is open")
-        input.fileHandleForWriting.write(Data(String(repeating: "I am a student.\n", count: 600).utf8))
-        XCTAssertTrue(waitForLines(601), "600 more lines, over two chunks, come out while standard input is open")
+        input.fileHandleForWriting.write(Data(String(repeating: "I am a student.\n", count: 1200).utf8))
+        XCTAssertTrue(waitForLines(1201), "1,200 more lines, over two chunks, come out while standard input is open")
         try input.fileHandleForWriting.close()
         received.append(output.fileHandleForReading.readDataToEndOfFile())
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
-        XCTAssertEqual(received.filter { $0 == UInt8(ascii: "\n") }.count, 601)
+        XCTAssertEqual(received.filter { $0 == UInt8(ascii: "\n") }.count, 1201)
     }
 
     /// `--max-length -1` with a space gets the same one-line range error as `--max-length=-1`,
