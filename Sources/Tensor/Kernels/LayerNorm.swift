@@ -8,17 +8,33 @@ extension Kernels {
     ) {
         Parallel.forEach(rows, minimumPerWorker: 64) { r in
             let row = x + r * width
-            var sum: Float = 0
-            for i in 0..<width { sum += row[i] }
-            let m = sum / Float(width)
-            var squares: Float = 0
-            for i in 0..<width { let d = row[i] - m; squares += d * d }
+            let m = laneSum(width) { row[$0] } / Float(width)
+            let squares = laneSum(width) { let d = row[$0] - m; return d * d }
             let s = 1 / (squares / Float(width) + epsilon).squareRoot()
             let out = y + r * width
             for i in 0..<width { out[i] = (row[i] - m) * s * weight[i] + bias[i] }
             mean?[r] = m
             rstd?[r] = s
         }
+    }
+
+    /// Σ term(i) for i in 0..<count, in eight running sums (i mod 8) added at the end: one sum
+    /// after another waits on each addition's latency, which made the layer norm 5 % of an int8
+    /// translation; eight independent sums vectorize.
+    @inline(__always)
+    static func laneSum(_ count: Int, _ term: (Int) -> Float) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            lanes += SIMD8<Float>(term(i), term(i + 1), term(i + 2), term(i + 3), term(i + 4), term(i + 5), term(i + 6), term(i + 7))
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += term(i)
+            i += 1
+        }
+        return sum
     }
 
     /// Backward of `layerNormForward`:
