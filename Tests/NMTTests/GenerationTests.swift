@@ -81,7 +81,7 @@ final class GenerationTests: XCTestCase {
             for beam in [1, 3] {
                 let options = SearchOptions(beamSize: beam, nBest: beam, maxNewTokens: 12, maxLengthFactor: nil)
                 let search = Generator(model: weights)
-                let together = search.generate(batches: batches, options: options)
+                let together = search.generate(batches: batches, options: options) { $0 }
                 let oneByOne = batches.map { search.generate(sources: $0, options: options) }
                 XCTAssertEqual(together, oneByOne, "\(name), beam \(beam)")
             }

@@ -71,12 +71,13 @@ public struct Generator {
 
     /// `generate` for each batch, the batches spread over the threads whole, one batch a thread at
     /// a time (`Parallel.eachOnOneThread`), rather than each product of each batch split across
-    /// them; results in batch order, the same as one batch after another. With the longest batch
-    /// first, the thread that finishes last has the least left.
-    public func generate(batches: [[[Int]]], options: SearchOptions) -> [[[Hypothesis]]] {
-        var results = [[[Hypothesis]]](repeating: [], count: batches.count)
+    /// them; results in batch order, the same as one batch after another. `finish` turns each
+    /// sentence's hypotheses into what the caller keeps (text, say) on the batch's thread. With the
+    /// longest batch first, the thread that finishes last has the least left.
+    public func generate<Result>(batches: [[[Int]]], options: SearchOptions, finish: ([Hypothesis]) -> Result) -> [[Result]] {
+        var results = [[Result]](repeating: [], count: batches.count)
         results.withUnsafeMutableBufferPointer { results in
-            Parallel.eachOnOneThread(batches.count) { b in results[b] = generate(sources: batches[b], options: options) }
+            Parallel.eachOnOneThread(batches.count) { b in results[b] = generate(sources: batches[b], options: options).map(finish) }
         }
         return results
     }

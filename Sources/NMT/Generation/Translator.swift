@@ -74,10 +74,10 @@ public final class Translator {
         // Similar lengths together keep padding (and wasted work) low.
         sources.sort { $0.ids.count > $1.ids.count }
         let batches = stride(from: 0, to: sources.count, by: batchSize).map { sources[$0..<min($0 + batchSize, sources.count)] }
-        let generated = Generator(model: model).generate(batches: batches.map { $0.map(\.ids) }, options: options)
-        for (batch, hypotheses) in zip(batches, generated) {
-            for (item, nBest) in zip(batch, hypotheses) {
-                results[item.index] = nBest.map(translation)
+        let translated = Generator(model: model).generate(batches: batches.map { $0.map(\.ids) }, options: options) { $0.map(translation) }
+        for (batch, translations) in zip(batches, translated) {
+            for (item, nBest) in zip(batch, translations) {
+                results[item.index] = nBest
                 if let best = results[item.index].first, best.repetitionCut {
                     warn(item.index, "the translation went into a loop, cut after its first round: \"\(best.text)\"")
                 }

@@ -47,7 +47,7 @@ struct BenchDecode: ParsableCommand {
                                         repetitionGuard: nil)
             _ = searcher.generate(sources: Array(sources.prefix(8)), options: options)  // warm-up
             let batches = stride(from: 0, to: sources.count, by: batchSize).map { Array(sources[$0..<min($0 + batchSize, sources.count)]) }
-            let seconds = medianSeconds(repeats: benchmark.repeats) { _ = searcher.generate(batches: batches, options: options) }
+            let seconds = medianSeconds(repeats: benchmark.repeats) { _ = searcher.generate(batches: batches, options: options) { $0 } }
             let name = (beam == 1 ? "decode greedy" : "decode beam \(beam)") + (model.weightType == .int8 ? " int8" : "")
             figures.append(BenchmarkFigure(benchmark: name, metric: "sentences_per_second", value: Double(sentences) / seconds, unit: "sentences/s"))
             figures.append(BenchmarkFigure(benchmark: name, metric: "target_tokens_per_second",
