@@ -187,8 +187,8 @@ AVX2_INLINE void store_panel(const nmt_int8_product *p, ptrdiff_t row, ptrdiff_t
         }                                                                                                       \
     }
 
-/// The loops around the blocks, for one path: BLOCK_CASES(R, P) lists its block shapes, widest
-/// first, as CASE(rows, panels).
+/// The loops around the blocks, for one path: BLOCK_CASES(B) lists the block shapes of block
+/// function B, widest first, as CASE(B, rows, panels).
 #define DEFINE_GEMM(NAME, ATTRIBUTE, BLOCK, MAX_ROWS, MAX_PANELS, BLOCK_CASES)                                  \
     ATTRIBUTE void NAME(const nmt_int8_product *p, ptrdiff_t firstRow, ptrdiff_t rowCount,                       \
                         ptrdiff_t firstColumn, ptrdiff_t columnCount) {                                         \
