@@ -75,7 +75,13 @@ identical() { paste -d '\t' "$1" "$2" | awk -F '\t' '$1 == $2 { n++ } END { prin
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A speed ratios ratios_b
+# nmt's latest figure over the peer's latest (PEER: ct2 or ct2b), to two decimals.
+latest_ratio() {  # peer type beam
+    awk -v a="$(echo "${speed[nmt.$2.$3]}" | awk '{ print $NF }')" -v b="$(echo "${speed[$1.$2.$3]}" | awk '{ print $NF }')" \
+        'BEGIN { printf "%.2f", a / b }'
+}
+
+declare -A speed ratios   # keyed by peer.type.beam (ratios: nmt over that peer)
 for round in $(seq "$rounds"); do
     for beam in 4 1; do
         line="round $round, beam $beam:"
@@ -90,39 +96,32 @@ for round in $(seq "$rounds"); do
         for type in float32 int8; do
             n=$(run_nmt $type $beam "$work/nmt.$type.$beam.txt")
             speed[nmt.$type.$beam]+=" $n"
-            ratio=$(awk -v a="$n" -v b="$(echo "${speed[ct2.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')
-            ratios[$type.$beam]+=" $ratio"
-            ratios_b[$type.$beam]+=" $(awk -v a="$n" -v b="$(echo "${speed[ct2b.$type.$beam]}" | awk '{ print $NF }')" 'BEGIN { printf "%.2f", a / b }')"
-            line+=" nmt $type $n (${ratio}×);"
+            for peer in ct2 ct2b; do ratios[$peer.$type.$beam]+=" $(latest_ratio $peer $type $beam)"; done
+            line+=" nmt $type $n ($(latest_ratio ct2 $type $beam)×);"
         done
         echo "$line sentences/s"
     done
 done
 
-echo
-echo "medians over $rounds rounds, sentences/s (nmt end to end; CTranslate2 translate_batch alone):"
-printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
-for beam in 4 1; do
-    name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
-    nmt_int8=$(echo "${speed[nmt.int8.$beam]}" | median)
-    int8_ratio="$(echo "${ratios[int8.$beam]}" | median)×"
-    printf '%-8s %14s %14s %12s %12s %14s %14s\n' "$name" \
-        "$(echo "${speed[ct2.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
-        "$(echo "${ratios[float32.$beam]}" | median)×" \
-        "$(echo "${speed[ct2.int8.$beam]}" | median)" "$nmt_int8" "$int8_ratio"
-done
+# The medians against one peer, a row per search.
+table() {  # peer
+    printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
+    for beam in 4 1; do
+        local row=("$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")")
+        for type in float32 int8; do
+            row+=("$(echo "${speed[$1.$type.$beam]}" | median)" "$(echo "${speed[nmt.$type.$beam]}" | median)"
+                  "$(echo "${ratios[$1.$type.$beam]}" | median)×")
+        done
+        printf '%-8s %14s %14s %12s %12s %14s %14s\n' "${row[@]}"
+    done
+}
 
 echo
+echo "medians over $rounds rounds, sentences/s (nmt end to end; CTranslate2 translate_batch alone):"
+table ct2
+echo
 echo "against CTranslate2 with one batch a thread (inter_threads $threads, intra_threads 1), medians:"
-printf '%-8s %14s %14s %12s %12s %14s %14s\n' search "CT2 float32" "nmt float32" "ratio" "CT2 int8" "nmt int8" "ratio"
-for beam in 4 1; do
-    name=$([[ $beam == 1 ]] && echo greedy || echo "beam $beam")
-    printf '%-8s %14s %14s %12s %12s %14s %14s\n' "$name" \
-        "$(echo "${speed[ct2b.float32.$beam]}" | median)" "$(echo "${speed[nmt.float32.$beam]}" | median)" \
-        "$(echo "${ratios_b[float32.$beam]}" | median)×" \
-        "$(echo "${speed[ct2b.int8.$beam]}" | median)" "$(echo "${speed[nmt.int8.$beam]}" | median)" \
-        "$(echo "${ratios_b[int8.$beam]}" | median)×"
-done
+table ct2b
 
 echo
 echo "identical outputs (of $sentences), last round:"

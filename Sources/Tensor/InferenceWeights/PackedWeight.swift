@@ -23,18 +23,9 @@ public enum FloatPath: Sendable, CaseIterable {
     public var isSupported: Bool {
         switch self {
         case .blas: return true
-        case .packedAVX2: return FloatPath.processorHasAVX2FMA
+        case .packedAVX2: return ProcessorFeatures.avx2FMA
         }
     }
-
-    /// Asked once: cpuid traps to the hypervisor in a virtual machine.
-    private static let processorHasAVX2FMA: Bool = {
-        #if arch(x86_64)
-        return nmt_f32_avx2_supported() != 0
-        #else
-        return false
-        #endif
-    }()
 }
 
 /// A float32 weight W (N, K) for inference, kept twice: as the row-major tensor it was built from (a

@@ -27,27 +27,10 @@ public enum Int8Path: Sendable, CaseIterable {
     public var isSupported: Bool {
         switch self {
         case .reference: return true
-        case .avx2: return Int8Path.processorHasAVX2
-        case .vnni: return Int8Path.processorHasVNNI
+        case .avx2: return ProcessorFeatures.avx2
+        case .vnni: return ProcessorFeatures.avx512VNNI
         }
     }
-
-    /// Asked once: cpuid traps to the hypervisor in a virtual machine.
-    private static let processorHasAVX2: Bool = {
-        #if arch(x86_64)
-        return nmt_int8_avx2_supported() != 0
-        #else
-        return false
-        #endif
-    }()
-
-    private static let processorHasVNNI: Bool = {
-        #if arch(x86_64)
-        return nmt_int8_vnni_supported() != 0
-        #else
-        return false
-        #endif
-    }()
 }
 
 /// Activations quantized per row (Int8GEMM.h): x[r] ≈ (codes[r] − zeroPoints[r]) · factors[r],
